@@ -1,0 +1,560 @@
+//! `config.toml`: every setting with its default, parsed strictly.
+//!
+//! Precedence: command-line flag > environment (`ASTRA_HOME`, `ASTRA_CONFIG`,
+//! `STATE_FILE`, `LOG_FILE`, `AUTOMATION_PAUSE`) > `config.toml` > the defaults here.
+//! A missing file means all defaults; an unknown key is an error naming the key, its
+//! line and the nearest known key; `~` in paths is expanded.
+use crate::exit::usage;
+use crate::paths::expand_tilde;
+use anyhow::Result;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub voice_memo: VoiceMemoConfig,
+    pub transcription: TranscriptionConfig,
+    pub organization: OrganizationConfig,
+    pub sync: SyncConfig,
+    pub journal: JournalConfig,
+    pub alerts: AlertsConfig,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveMode {
+    /// Copy into the archive; the inbox is never touched (the original's behaviour).
+    Copy,
+    /// Move into the archive once the outputs are written.
+    Move,
+    /// Leave the file where it is.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceMemoConfig {
+    pub inbox: PathBuf,
+    pub archive_dir: PathBuf,
+    pub archive_mode: ArchiveMode,
+    pub extensions: Vec<String>,
+    pub settle_seconds: u64,
+    pub max_attempts: u32,
+    pub concurrency: usize,
+}
+
+impl Default for VoiceMemoConfig {
+    fn default() -> Self {
+        VoiceMemoConfig {
+            inbox: PathBuf::from("~/.astra/inbox"),
+            archive_dir: PathBuf::from("~/.astra/archive"),
+            archive_mode: ArchiveMode::Copy,
+            extensions: [
+                "m4a", "wav", "mp3", "aac", "caf", "flac", "ogg", "opus", "webm", "mp4",
+            ]
+            .map(String::from)
+            .to_vec(),
+            settle_seconds: 10,
+            max_attempts: 5,
+            concurrency: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TranscriptionProvider {
+    Auto,
+    Apple,
+    Sidecar,
+    Command,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TranscriptionConfig {
+    pub provider: TranscriptionProvider,
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: String,
+    pub language: String,
+    pub command: Vec<String>,
+    /// How long one run of `command` may take before it is stopped.
+    pub command_timeout_seconds: u64,
+    pub max_upload_mb: u64,
+}
+
+impl Default for TranscriptionConfig {
+    fn default() -> Self {
+        TranscriptionConfig {
+            provider: TranscriptionProvider::Auto,
+            base_url: "https://api.openai.com/v1".into(),
+            model: "whisper-1".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            language: String::new(),
+            command: Vec::new(),
+            command_timeout_seconds: 900,
+            max_upload_mb: 25,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrganizationProvider {
+    Rules,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrganizationConfig {
+    pub provider: OrganizationProvider,
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: String,
+}
+
+impl Default for OrganizationConfig {
+    fn default() -> Self {
+        OrganizationConfig {
+            provider: OrganizationProvider::Rules,
+            base_url: "https://api.openai.com/v1".into(),
+            model: "gpt-4o-mini".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncTarget {
+    Markdown,
+    Notion,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    pub target: SyncTarget,
+    pub markdown: MarkdownConfig,
+    pub notion: NotionConfig,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            target: SyncTarget::Markdown,
+            markdown: MarkdownConfig::default(),
+            notion: NotionConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarkdownConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        MarkdownConfig {
+            dir: PathBuf::from("~/.astra/vault"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotionConfig {
+    pub base_url: String,
+    pub token_env: String,
+    pub parent_page_id: String,
+    pub todos_database_id: String,
+    pub notes_database_id: String,
+    pub journal_database_id: String,
+}
+
+impl Default for NotionConfig {
+    fn default() -> Self {
+        NotionConfig {
+            base_url: "https://api.notion.com".into(),
+            token_env: "NOTION_TOKEN".into(),
+            parent_page_id: String::new(),
+            todos_database_id: String::new(),
+            notes_database_id: String::new(),
+            journal_database_id: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryProvider {
+    Extractive,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JournalConfig {
+    pub summary_provider: SummaryProvider,
+    pub time_zone: String,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            summary_provider: SummaryProvider::Extractive,
+            time_zone: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub slack_webhook_env: String,
+    pub discord_webhook_env: String,
+    pub webhook_env: String,
+    pub healthcheck_url_env: String,
+    pub throttle_minutes: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            slack_webhook_env: String::new(),
+            discord_webhook_env: String::new(),
+            webhook_env: String::new(),
+            healthcheck_url_env: String::new(),
+            throttle_minutes: 60,
+        }
+    }
+}
+
+/// `[jobs.<name>]`: one table per job; unset keys take the job's own defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    #[serde(rename = "voiceMemo", alias = "voice-memo")]
+    pub voice_memo: JobConfig,
+    #[serde(rename = "journalProcessing", alias = "journal")]
+    pub journal_processing: JobConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobConfig {
+    pub enabled: Option<bool>,
+    pub schedule: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub after: Option<Vec<String>>,
+}
+
+impl JobsConfig {
+    /// The table for a job by its state name (`voiceMemo`, `journalProcessing`).
+    pub fn get(&self, job: &str) -> Option<&JobConfig> {
+        match job {
+            "voiceMemo" => Some(&self.voice_memo),
+            "journalProcessing" => Some(&self.journal_processing),
+            _ => None,
+        }
+    }
+}
+
+impl JobConfig {
+    pub fn enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+}
+
+impl Config {
+    /// Loads the config for these paths, with `~/.astra` defaults under `ASTRA_HOME`.
+    pub fn load_for(paths: &crate::paths::Paths) -> Result<Config> {
+        let mut cfg = Self::load(&paths.config)?;
+        cfg.rebase_home(&paths.home);
+        Ok(cfg)
+    }
+
+    /// Loads `path`; a missing file means defaults. Errors are usage errors (exit 2)
+    /// that name the file, the line and the key.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut cfg = Config::default();
+                cfg.expand_paths();
+                return Ok(cfg);
+            }
+            Err(e) => {
+                return Err(usage(format!(
+                    "cannot read config file {}: {e}. Fix its permissions or point ASTRA_CONFIG elsewhere.",
+                    path.display()
+                )));
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let mut cfg: Config =
+            toml::from_str(text).map_err(|e| usage(describe_toml_error(&e, text, path)))?;
+        cfg.expand_paths();
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Puts paths under `~/.astra` (the defaults) under `home` instead, so that
+    /// `ASTRA_HOME` moves the inbox, archive and vault along with everything else.
+    pub fn rebase_home(&mut self, home: &Path) {
+        let Some(default_home) = crate::paths::user_home().map(|h| h.join(".astra")) else {
+            return;
+        };
+        let rebase = |p: &mut PathBuf| {
+            if let Ok(rest) = p.strip_prefix(&default_home) {
+                *p = home.join(rest);
+            }
+        };
+        rebase(&mut self.voice_memo.inbox);
+        rebase(&mut self.voice_memo.archive_dir);
+        rebase(&mut self.sync.markdown.dir);
+    }
+
+    fn expand_paths(&mut self) {
+        let vm = &mut self.voice_memo;
+        vm.inbox = expand_tilde(&vm.inbox);
+        vm.archive_dir = expand_tilde(&vm.archive_dir);
+        self.sync.markdown.dir = expand_tilde(&self.sync.markdown.dir);
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |key: &str, what: &str| usage(format!("{}: [{key}] {what}", path.display()));
+        let vm = &self.voice_memo;
+        if vm.concurrency == 0 {
+            return Err(bad(
+                "voice_memo] concurrency",
+                "must be at least 1 (default 4)",
+            ));
+        }
+        if vm.max_attempts == 0 {
+            return Err(bad(
+                "voice_memo] max_attempts",
+                "must be at least 1 (default 5)",
+            ));
+        }
+        if vm.extensions.is_empty() {
+            return Err(bad(
+                "voice_memo] extensions",
+                "is empty: list the audio extensions to pick up, e.g. [\"m4a\", \"wav\"]",
+            ));
+        }
+        let t = &self.transcription;
+        if t.provider == TranscriptionProvider::Command && t.command.is_empty() {
+            return Err(bad(
+                "transcription] command",
+                "is empty but provider = \"command\": set the recognizer's argv, e.g. command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{input_wav}\", \"-otxt\", \"-of\", \"{output_base}\"]",
+            ));
+        }
+        if t.provider == TranscriptionProvider::Openai {
+            return Err(bad(
+                "transcription] provider",
+                "= \"openai\" is not available in this version of astra; use \"auto\", \"apple\", \"sidecar\" or \"command\"",
+            ));
+        }
+        if self.organization.provider == OrganizationProvider::Openai {
+            return Err(bad(
+                "organization] provider",
+                "= \"openai\" is not available in this version of astra; use \"rules\"",
+            ));
+        }
+        if self.sync.target == SyncTarget::Notion {
+            return Err(bad(
+                "sync] target",
+                "= \"notion\" is not available in this version of astra; use \"markdown\"",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Turns a TOML/serde error into one message: file, line, the key, what is wrong and,
+/// for an unknown key, the nearest known one.
+fn describe_toml_error(e: &toml::de::Error, text: &str, path: &Path) -> String {
+    let msg = e.message().trim();
+    let (line_no, line_text) = match e.span() {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let line_no = text[..start].matches('\n').count() + 1;
+            let line_text = text
+                .lines()
+                .nth(line_no - 1)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            (Some(line_no), line_text)
+        }
+        None => (None, String::new()),
+    };
+    let section = line_no.and_then(|n| section_of_line(text, n));
+    let mut out = format!("{}", path.display());
+    if let Some(n) = line_no {
+        out.push_str(&format!(" line {n}"));
+    }
+    if let Some(s) = &section {
+        out.push_str(&format!(" in [{s}]"));
+    }
+    out.push_str(": ");
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        let names = backticked(rest);
+        let unknown = names.first().cloned().unwrap_or_default();
+        out.push_str(&format!("unknown key `{unknown}`"));
+        if let Some(near) = nearest(&unknown, &names[1.min(names.len())..]) {
+            out.push_str(&format!("; did you mean `{near}`?"));
+        } else if names.len() > 1 {
+            out.push_str(&format!("; known keys: {}", names[1..].join(", ")));
+        }
+    } else if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        let names = backticked(rest);
+        let value = names.first().cloned().unwrap_or_default();
+        out.push_str(&format!(
+            "`{line_text}`: \"{value}\" is not one of {}",
+            names[1.min(names.len())..].join(", ")
+        ));
+    } else {
+        if !line_text.is_empty() {
+            out.push_str(&format!("`{line_text}`: "));
+        }
+        out.push_str(msg);
+    }
+    out.push_str(". Fix the file (see `astra init` for a commented example) or move it aside to use the defaults.");
+    out
+}
+
+/// The `[table]` header in force at line `line_no` (1-based).
+fn section_of_line(text: &str, line_no: usize) -> Option<String> {
+    text.lines()
+        .take(line_no)
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix('[')
+                .and_then(|r| r.split(']').next())
+                .map(|s| s.trim_matches('[').trim().to_string())
+        })
+        .last()
+}
+
+/// The words between backticks in a serde message.
+fn backticked(s: &str) -> Vec<String> {
+    s.split('`').skip(1).step_by(2).map(String::from).collect()
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to help.
+pub fn nearest(word: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 2).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        format!(
+            "{:#}",
+            Config::parse(text, Path::new("/h/config.toml")).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert_eq!(c.voice_memo.settle_seconds, 10);
+        assert_eq!(c.voice_memo.archive_mode, ArchiveMode::Copy);
+        assert_eq!(c.transcription.provider, TranscriptionProvider::Auto);
+        assert!(c.jobs.voice_memo.enabled());
+        assert!(
+            c.voice_memo.inbox.is_absolute(),
+            "~ expanded: {:?}",
+            c.voice_memo.inbox
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_line_section_and_nearest() {
+        let e = err("[voice_memo]\nsettle_seconds = 3\ninboxx = \"/tmp\"\n");
+        assert!(e.contains("/h/config.toml line 3 in [voice_memo]"), "{e}");
+        assert!(
+            e.contains("unknown key `inboxx`; did you mean `inbox`?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_table_is_refused() {
+        let e = err("[voice_memos]\n");
+        assert!(
+            e.contains("unknown key `voice_memos`; did you mean `voice_memo`?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_line() {
+        let e = err("[voice_memo]\nsettle_seconds = \"ten\"\n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("settle_seconds = \"ten\""), "{e}");
+    }
+
+    #[test]
+    fn bad_variant_lists_choices() {
+        let e = err("[voice_memo]\narchive_mode = \"shred\"\n");
+        assert!(
+            e.contains("\"shred\" is not one of copy, move, none"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn job_tables_accept_both_names() {
+        let c = Config::parse("[jobs.voice-memo]\nenabled = false\n", Path::new("c")).unwrap();
+        assert!(!c.jobs.voice_memo.enabled());
+        let c = Config::parse("[jobs.voiceMemo]\nenabled = false\n", Path::new("c")).unwrap();
+        assert!(!c.jobs.voice_memo.enabled());
+    }
+
+    #[test]
+    fn command_provider_needs_a_command() {
+        let e = err("[transcription]\nprovider = \"command\"\n");
+        assert!(e.contains("[transcription] command"), "{e}");
+    }
+
+    #[test]
+    fn providers_not_built_yet_are_config_errors() {
+        assert!(err("[transcription]\nprovider = \"openai\"\n").contains("not available"));
+        assert!(err("[sync]\ntarget = \"notion\"\n").contains("not available"));
+    }
+}

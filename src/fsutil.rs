@@ -1,0 +1,244 @@
+//! Durable file operations: atomic writes, private folders, copies that never
+//! overwrite. Every write is temp file → fsync → rename → fsync of the folder.
+use anyhow::{Context, Result, bail};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Creates `dir` and its parents; folders astra creates get mode 0700.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating folder {}", dir.display()))
+}
+
+/// Creates `dir` and its parents with the default mode (for user-facing folders).
+pub fn create_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))
+}
+
+/// A temp path beside `path`, unique to this process and call.
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nonce: u32 = rand::random();
+    path.with_file_name(format!(".{name}.{}.{nonce:08x}.tmp", std::process::id()))
+}
+
+/// Flushes a folder's entries (the rename) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).with_context(|| format!("opening folder {}", dir.display()))?;
+    d.sync_all()
+        .with_context(|| format!("syncing folder {}", dir.display()))
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a reader sees the old file or the new one,
+/// never a mix, and a crash leaves no partial file under `path`.
+pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let tmp = temp_beside(path);
+    let result = (|| -> Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        f.sync_all()
+            .with_context(|| format!("flushing {}", tmp.display()))?;
+        fs::rename(&tmp, path)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(parent_of(path))
+}
+
+/// `name` if free in `dir`, else `stem (1).ext`, `stem (2).ext`, …
+pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let candidate = dir.join(name);
+    if fs::symlink_metadata(&candidate).is_err() {
+        return candidate;
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    (1..)
+        .map(|n| dir.join(format!("{stem} ({n}){ext}")))
+        .find(|p| fs::symlink_metadata(p).is_err())
+        .unwrap_or(candidate)
+}
+
+/// Places the finished temp file at `dst` without ever replacing an existing file.
+fn place_no_replace(tmp: &Path, dst: &Path) -> io::Result<()> {
+    match fs::hard_link(tmp, dst) {
+        Ok(()) => fs::remove_file(tmp),
+        // File systems without hard links: check, then rename (the job lock keeps
+        // other astra runs out; this is the best such a file system allows).
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists && !dst.exists() => fs::rename(tmp, dst),
+        Err(e) => Err(e),
+    }
+}
+
+/// Copies `src` into `dir` as `name` (or a free variant of it), durably: the copy is
+/// complete and on disk before it appears under its name. Returns the new path.
+pub fn durable_copy(src: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    create_dir(dir)?;
+    let mut input = File::open(src).with_context(|| format!("opening {}", src.display()))?;
+    let probe = dir.join(name);
+    let tmp = temp_beside(&probe);
+    let result = (|| -> Result<PathBuf> {
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        io::copy(&mut input, &mut out)
+            .with_context(|| format!("copying {} to {}", src.display(), tmp.display()))?;
+        out.sync_all()
+            .with_context(|| format!("flushing {}", tmp.display()))?;
+        for _ in 0..100 {
+            let dst = free_name(dir, name);
+            match place_no_replace(&tmp, &dst) {
+                Ok(()) => return Ok(dst),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("placing {}", dst.display())),
+            }
+        }
+        bail!("no free name for {name} in {}", dir.display())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    let dst = result?;
+    sync_dir(dir)?;
+    Ok(dst)
+}
+
+/// Moves `src` into `dir` as `name` (or a free variant), never overwriting: a rename
+/// on the same file system, else copy + fsync + remove.
+pub fn durable_move(src: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    create_dir(dir)?;
+    for _ in 0..100 {
+        let dst = free_name(dir, name);
+        match fs::hard_link(src, &dst) {
+            Ok(()) => {
+                sync_dir(dir)?;
+                fs::remove_file(src).with_context(|| format!("removing {}", src.display()))?;
+                sync_dir(parent_of(src))?;
+                return Ok(dst);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            // Another file system (EXDEV) or no hard links: copy, then remove.
+            Err(_) => break,
+        }
+    }
+    let dst = durable_copy(src, dir, name)?;
+    fs::remove_file(src).with_context(|| format!("removing {}", src.display()))?;
+    sync_dir(parent_of(src))?;
+    Ok(dst)
+}
+
+/// `sha256:<hex>` of a file's bytes, read in 64 KiB pieces.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("sha256:{}", hex(&hasher.finalize())))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        atomic_write(&p, b"one", 0o600).unwrap();
+        atomic_write(&p, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn copy_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.m4a");
+        fs::write(&src, b"audio").unwrap();
+        let out = dir.path().join("out");
+        let first = durable_copy(&src, &out, "a.m4a").unwrap();
+        let second = durable_copy(&src, &out, "a.m4a").unwrap();
+        assert_eq!(first, out.join("a.m4a"));
+        assert_eq!(second, out.join("a (1).m4a"));
+        assert_eq!(fs::read(&src).unwrap(), b"audio");
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn move_keeps_bytes_and_removes_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("b.wav");
+        fs::write(&src, b"x").unwrap();
+        let out = dir.path().join("arch");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("b.wav"), b"other").unwrap();
+        let dst = durable_move(&src, &out, "b.wav").unwrap();
+        assert_eq!(dst, out.join("b (1).wav"));
+        assert!(!src.exists());
+        assert_eq!(fs::read(out.join("b.wav")).unwrap(), b"other");
+    }
+
+    #[test]
+    fn digest_is_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        fs::write(&p, b"abc").unwrap();
+        assert_eq!(
+            sha256_file(&p).unwrap(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

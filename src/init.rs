@@ -1,0 +1,73 @@
+//! `astra init`: writes a commented `config.toml` with every key and its default.
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// The commented default config (the contract's keys; defaults in comments).
+pub const DEFAULT_CONFIG: &str = r#"# astra configuration. Every key is optional; the values shown are the defaults.
+# Secrets never go here: name the environment variable that holds them (*_env keys).
+
+[voice_memo]
+inbox = "~/.astra/inbox"          # Apple Voice Memos: ~/Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings
+archive_dir = "~/.astra/archive"
+archive_mode = "copy"             # copy (the inbox is never touched) | move | none
+extensions = ["m4a", "wav", "mp3", "aac", "caf", "flac", "ogg", "opus", "webm", "mp4"]
+settle_seconds = 10               # a file younger than this, or still growing, waits for the next run
+max_attempts = 5                  # then the memo is dead-lettered (copied to failed/)
+concurrency = 4                   # memos in flight at once
+
+[transcription]
+provider = "auto"                 # auto | apple | sidecar | command
+                                  # auto: Apple's transcript inside the .m4a, else a .txt/.srt/.vtt
+                                  # beside the audio, else `command` when set
+command = []                      # argv, no shell; {input} {input_wav} {output_base}
+# command = ["whisper-cli", "-m", "ggml-base.en.bin", "-f", "{input_wav}", "-otxt", "-of", "{output_base}"]
+command_timeout_seconds = 900
+
+[organization]
+provider = "rules"                # rules (offline)
+
+[sync]
+target = "markdown"
+
+[sync.markdown]
+dir = "~/.astra/vault"            # an Obsidian vault works
+
+[jobs.voiceMemo]
+enabled = true
+schedule = "*/5 * * * *"
+timeout_seconds = 3600
+
+[jobs.journalProcessing]
+enabled = true
+schedule = "0 21 * * *"
+after = ["voiceMemo"]
+"#;
+
+/// Writes [`DEFAULT_CONFIG`] to `path` unless a file is already there.
+pub fn write_default(path: &Path, force: bool) -> Result<bool> {
+    if path.exists() && !force {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fsutil::create_private_dir(dir)?;
+    }
+    crate::fsutil::atomic_write(path, DEFAULT_CONFIG.as_bytes(), 0o600)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_commented_config_parses_to_the_defaults() {
+        let c =
+            crate::config::Config::parse(super::DEFAULT_CONFIG, std::path::Path::new("c")).unwrap();
+        let d = crate::config::Config::default();
+        assert_eq!(c.voice_memo.extensions, d.voice_memo.extensions);
+        assert_eq!(c.voice_memo.settle_seconds, d.voice_memo.settle_seconds);
+        assert_eq!(
+            c.transcription.command_timeout_seconds,
+            d.transcription.command_timeout_seconds
+        );
+    }
+}

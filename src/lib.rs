@@ -1,0 +1,21 @@
+//! astra: one-shot personal automation jobs.
+//!
+//! Map of the crate:
+//! - [`config`]: `config.toml`, defaults, env overrides, validation.
+//! - [`paths`]: where everything lives under `ASTRA_HOME`.
+//! - [`state`]: `state.json` — locked read-modify-write, atomic saves, legacy upgrade.
+//! - [`runner`]: what every job run shares: pause, enabled, job lock, logging, history, exit code.
+//! - [`voice_memo`]: the voice-memo pipeline (watch → transcribe → organize → sync → archive).
+//! - [`fsutil`]: atomic writes and durable copies.
+pub mod config;
+pub mod exit;
+pub mod fsutil;
+pub mod history;
+pub mod init;
+pub mod logging;
+pub mod paths;
+pub mod process;
+pub mod run_result;
+pub mod runner;
+pub mod state;
+pub mod voice_memo;

@@ -1,0 +1,180 @@
+//! Logging: JSON lines to `logs/<program>.log` (daily rotation, or `LOG_FILE`), each
+//! event carrying `job_name` and `run_id`; plus human lines on stderr with `-v`.
+use crate::paths::Paths;
+use anyhow::Result;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::io::Write;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt as tfmt};
+
+/// The log writer's guard, held until [`shutdown`] (called as `main` returns):
+/// dropping it flushes the last log lines.
+static GUARD: std::sync::Mutex<Option<WorkerGuard>> = std::sync::Mutex::new(None);
+
+/// Flushes and closes the log file. Call once, at the end of `main`.
+pub fn shutdown() {
+    if let Ok(mut g) = GUARD.lock() {
+        g.take();
+    }
+}
+
+/// Writes each event as one JSON object with the run's identity on it.
+struct JsonLines {
+    writer: NonBlocking,
+    job_name: String,
+}
+
+/// The current run's id: `--watch` starts many runs in one process.
+static RUN_ID: std::sync::RwLock<String> = std::sync::RwLock::new(String::new());
+
+fn set_run_id(run_id: &str) {
+    if let Ok(mut r) = RUN_ID.write() {
+        *r = run_id.to_string();
+    }
+}
+
+#[derive(Default)]
+struct Fields(Map<String, Value>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(
+            field.name().to_string(),
+            Value::String(format!("{value:?}")),
+        );
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0
+            .insert(field.name().to_string(), Value::String(value.to_string()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+}
+
+impl<S: Subscriber> Layer<S> for JsonLines {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let mut obj = Map::new();
+        obj.insert(
+            "timestamp".into(),
+            Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
+        obj.insert(
+            "level".into(),
+            Value::String(event.metadata().level().to_string()),
+        );
+        obj.insert("job_name".into(), Value::String(self.job_name.clone()));
+        obj.insert(
+            "run_id".into(),
+            Value::String(RUN_ID.read().map(|r| r.clone()).unwrap_or_default()),
+        );
+        obj.insert(
+            "target".into(),
+            Value::String(event.metadata().target().to_string()),
+        );
+        obj.extend(fields.0);
+        if let Ok(mut line) = serde_json::to_vec(&obj) {
+            line.push(b'\n');
+            let _ = self.writer.clone().write_all(&line);
+        }
+    }
+}
+
+/// How much to say on stderr: `-q` nothing, default only what main prints, `-v` info,
+/// `-vv` debug.
+pub fn stderr_level(verbose: u8, quiet: bool) -> LevelFilter {
+    match (quiet, verbose) {
+        (true, _) => LevelFilter::OFF,
+        (false, 0) => LevelFilter::OFF,
+        (false, 1) => LevelFilter::INFO,
+        _ => LevelFilter::DEBUG,
+    }
+}
+
+/// Starts logging for one run of `program`. Without a writable log folder (dry run)
+/// only stderr logging is set up.
+/// Starts logging for one run of `program`; in a process that already set it up
+/// (`--watch`), only the run id changes.
+pub fn init(
+    paths: &Paths,
+    program: &str,
+    job_name: &str,
+    run_id: &str,
+    verbose: u8,
+    quiet: bool,
+    to_file: bool,
+) -> Result<()> {
+    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    set_run_id(run_id);
+    if STARTED.set(()).is_err() {
+        return Ok(());
+    }
+    let stderr = tfmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_filter(stderr_level(verbose, quiet));
+    let file_level = if verbose > 0 {
+        Level::DEBUG
+    } else {
+        Level::INFO
+    };
+    let (file_layer, guard) = if to_file {
+        let appender = match &paths.log_file {
+            Some(f) => {
+                let dir = f
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "astra.log".into());
+                RollingFileAppender::builder()
+                    .rotation(Rotation::NEVER)
+                    .filename_prefix(name)
+                    .build(dir)?
+            }
+            None => RollingFileAppender::builder()
+                .rotation(Rotation::DAILY)
+                .filename_prefix(format!("{program}.log"))
+                .build(&paths.logs)?,
+        };
+        let (writer, guard) = tracing_appender::non_blocking(appender);
+        let layer = JsonLines {
+            writer,
+            job_name: job_name.to_string(),
+        }
+        .with_filter(LevelFilter::from_level(file_level));
+        (Some(layer), Some(guard))
+    } else {
+        (None, None)
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init()
+        .ok();
+    if let Ok(mut g) = GUARD.lock() {
+        *g = guard;
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The run result: printed by `--json`, appended (without `items`) to history.jsonl.
+use chrono::{DateTime, Utc};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Success,
+    /// Some items failed.
+    Partial,
+    Failed,
+    /// Another run of the job holds its lock.
+    Skipped,
+    Paused,
+    Disabled,
+    /// A run that died; recorded by the next run.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Success => "success",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
+            RunStatus::Paused => "paused",
+            RunStatus::Disabled => "disabled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Counters of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Stats {
+    /// New or due items the run found.
+    pub found: u64,
+    /// Items that reached the end (completed or discarded).
+    pub processed: u64,
+    pub failed: u64,
+    /// Items left for a later run (still syncing, waiting for their backoff).
+    pub skipped: u64,
+    pub discarded: u64,
+}
+
+/// Milliseconds spent in one stage (summed over items).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageTiming {
+    pub ms: u64,
+}
+
+/// Stage timings in pipeline order, serialized as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stages(pub Vec<(String, StageTiming)>);
+
+impl Stages {
+    /// Adds `ms` to `stage`, keeping first-seen order.
+    pub fn add(&mut self, stage: &str, ms: u64) {
+        match self.0.iter_mut().find(|(s, _)| s == stage) {
+            Some((_, t)) => t.ms += ms,
+            None => self.0.push((stage.to_string(), StageTiming { ms })),
+        }
+    }
+    pub fn get(&self, stage: &str) -> Option<u64> {
+        self.0.iter().find(|(s, _)| s == stage).map(|(_, t)| t.ms)
+    }
+}
+
+impl Serialize for Stages {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Stages {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m: serde_json::Map<String, serde_json::Value> = Deserialize::deserialize(d)?;
+        Ok(Stages(
+            m.into_iter()
+                .filter_map(|(k, v)| serde_json::from_value(v).ok().map(|t| (k, t)))
+                .collect(),
+        ))
+    }
+}
+
+/// One item's line in the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub id: String,
+    pub file: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub outputs: crate::state::Outputs,
+}
+
+/// The result of one run (the contract's shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub job_name: String,
+    pub run_id: String,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub message: String,
+    #[serde(default)]
+    pub stats: Stats,
+    #[serde(default)]
+    pub stages: Stages,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ItemResult>>,
+}

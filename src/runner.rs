@@ -1,0 +1,288 @@
+//! What every job run shares: config, pause and enabled checks, the job lock, logging,
+//! history, the stderr summary and the exit code. A job supplies only its body.
+use crate::config::Config;
+use crate::exit;
+use crate::history;
+use crate::logging;
+use crate::paths::Paths;
+use crate::run_result::{ItemResult, RunResult, RunStatus, Stages, Stats};
+use crate::state::StateStore;
+use anyhow::{Context, Result};
+use chrono::Utc;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The flags every job program takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunOptions {
+    /// Config file (default: $ASTRA_HOME/config.toml).
+    #[arg(long, value_name = "PATH", env = "ASTRA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the run result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Find and report the work; write no file, no state, call no remote service.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Retry items waiting for their backoff now.
+    #[arg(long)]
+    pub retry_now: bool,
+    /// More detail on stderr (-v info, -vv debug); the log file gets debug with -v.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print nothing on stderr, not even the summary.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// A job's name in state and history, and the program that runs it.
+#[derive(Debug, Clone, Copy)]
+pub struct JobId {
+    /// `voiceMemo`, `journalProcessing`.
+    pub name: &'static str,
+    /// `voice-memo`, `journal`.
+    pub program: &'static str,
+}
+
+/// What a job's body reports.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub message: String,
+    pub stats: Stats,
+    pub stages: Stages,
+    pub items: Vec<ItemResult>,
+}
+
+/// Everything a job body needs.
+pub struct RunContext<'a> {
+    pub paths: &'a Paths,
+    pub config: &'a Config,
+    pub opts: &'a RunOptions,
+    pub state: StateStore,
+    pub run_id: String,
+    /// A person is watching stderr (show progress).
+    pub interactive: bool,
+}
+
+/// A job the runner can run.
+pub trait Job {
+    fn id(&self) -> JobId;
+    fn run(&self, ctx: &RunContext<'_>) -> Result<Outcome>;
+}
+
+/// Whether `AUTOMATION_PAUSE` asks every job to stand still.
+pub fn paused() -> bool {
+    std::env::var("AUTOMATION_PAUSE")
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
+        .unwrap_or(false)
+}
+
+/// Runs one job from start to exit code. Errors before the run starts (config) are
+/// printed and mapped to exit 2.
+pub fn run_job(job: &dyn Job, opts: &RunOptions) -> u8 {
+    match run_job_inner(job, opts) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}: error: {e:#}", job.id().program);
+            exit::code_for(&e)
+        }
+    }
+}
+
+fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
+    let id = job.id();
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let run_id = ulid::Ulid::new().to_string();
+    let paths = Paths::resolve(opts.config.as_deref())?;
+    let config = Config::load_for(&paths)?;
+    let short = |status: RunStatus, message: &str| RunResult {
+        job_name: id.name.to_string(),
+        run_id: run_id.clone(),
+        status,
+        started_at,
+        finished_at: Utc::now(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        message: message.to_string(),
+        stats: Stats::default(),
+        stages: Stages::default(),
+        items: None,
+    };
+    if paused() {
+        return Ok(finish_untouched(
+            id,
+            opts,
+            short(RunStatus::Paused, "AUTOMATION_PAUSE is set"),
+        ));
+    }
+    if !config.jobs.get(id.name).is_none_or(|j| j.enabled()) {
+        let msg = format!(
+            "disabled in {} (astra jobs enable {})",
+            paths.config.display(),
+            id.program
+        );
+        return Ok(finish_untouched(id, opts, short(RunStatus::Disabled, &msg)));
+    }
+    if !opts.dry_run {
+        paths.ensure_dirs()?;
+    }
+    let _job_lock = match take_job_lock(&paths, id, opts.dry_run)? {
+        JobLock::Held(f) => f,
+        JobLock::Busy => {
+            let result = short(RunStatus::Skipped, "another run holds the job lock");
+            history::append(&paths.history, &result)?;
+            return Ok(finish_untouched(id, opts, result));
+        }
+    };
+    logging::init(
+        &paths,
+        id.program,
+        id.name,
+        &run_id,
+        opts.verbose,
+        opts.quiet,
+        !opts.dry_run,
+    )?;
+    tracing::info!(dry_run = opts.dry_run, "run started");
+    let ctx = RunContext {
+        paths: &paths,
+        config: &config,
+        opts,
+        state: StateStore::new(&paths.state),
+        run_id: run_id.clone(),
+        interactive: std::io::stderr().is_terminal() && !opts.quiet,
+    };
+    let outcome = job.run(&ctx);
+    let (status, result_msg, stats, stages, items, err) = match outcome {
+        Ok(o) => {
+            let status = if o.stats.failed > 0 {
+                RunStatus::Partial
+            } else {
+                RunStatus::Success
+            };
+            (status, o.message, o.stats, o.stages, o.items, None)
+        }
+        Err(e) => (
+            RunStatus::Failed,
+            format!("{e:#}"),
+            Stats::default(),
+            Stages::default(),
+            Vec::new(),
+            Some(e),
+        ),
+    };
+    let result = RunResult {
+        job_name: id.name.to_string(),
+        run_id,
+        status,
+        started_at,
+        finished_at: Utc::now(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        message: result_msg,
+        stats,
+        stages,
+        items: Some(items),
+    };
+    tracing::info!(status = status.as_str(), duration_ms = result.duration_ms, message = %result.message, "run finished");
+    if !opts.dry_run {
+        history::append(&paths.history, &result)?;
+    }
+    print_result(id, opts, &result, ctx.interactive);
+    Ok(match (&err, status) {
+        (Some(e), _) => exit::code_for(e),
+        (None, RunStatus::Partial) => exit::FAILED,
+        _ => exit::OK,
+    })
+}
+
+enum JobLock {
+    Held(Option<File>),
+    Busy,
+}
+
+/// Takes `locks/<program>.lock` for the whole run, without waiting.
+fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
+    let path = paths.job_lock(id.program);
+    if dry_run && !path.exists() {
+        return Ok(JobLock::Held(None));
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening job lock {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(JobLock::Held(Some(f))),
+        Err(TryLockError::WouldBlock) => Ok(JobLock::Busy),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Paused, disabled, skipped: print (json or a line with -v) and exit 0.
+fn finish_untouched(id: JobId, opts: &RunOptions, result: RunResult) -> u8 {
+    if opts.json {
+        println!("{}", serde_json::to_string(&result).unwrap_or_default());
+    }
+    if opts.verbose > 0 && !opts.quiet {
+        eprintln!(
+            "{}: {} ({})",
+            id.program,
+            result.status.as_str(),
+            result.message
+        );
+    }
+    exit::OK
+}
+
+/// The one summary line (stderr) and, with `--json`, the whole result (stdout).
+fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: bool) {
+    if opts.json {
+        println!("{}", serde_json::to_string(result).unwrap_or_default());
+    }
+    if opts.quiet {
+        return;
+    }
+    let s = &result.stats;
+    let nothing = s.found == 0 && result.status == RunStatus::Success;
+    if nothing && !interactive && opts.verbose == 0 {
+        return;
+    }
+    let secs = result.duration_ms as f64 / 1000.0;
+    let dry = if opts.dry_run { " (dry run)" } else { "" };
+    match result.status {
+        RunStatus::Failed => eprintln!("{}: failed in {secs:.1}s: {}", id.program, result.message),
+        _ => {
+            let mut line = format!(
+                "{}: {} new, {} done, {} failed",
+                id.program, s.found, s.processed, s.failed
+            );
+            if s.discarded > 0 {
+                line.push_str(&format!(", {} discarded", s.discarded));
+            }
+            if s.skipped > 0 {
+                line.push_str(&format!(", {} waiting", s.skipped));
+            }
+            eprintln!("{line} in {secs:.1}s{dry}");
+        }
+    }
+    if interactive {
+        for item in result.items.iter().flatten().filter(|i| i.error.is_some()) {
+            eprintln!(
+                "  ✗ {} ({}): {}",
+                item.file,
+                item.status,
+                item.error.as_deref().unwrap_or("")
+            );
+        }
+    }
+}

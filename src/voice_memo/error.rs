@@ -1,0 +1,44 @@
+//! Per-item errors, classified so the pipeline knows whether a retry can help.
+use std::fmt;
+
+/// Why one memo could not go on. The message says which file, what is wrong and,
+/// where it can, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemError {
+    /// Worth retrying later: a network fault, a file still syncing, no transcriber yet.
+    Transient(String),
+    /// A retry will not help: bytes that are not audio, a symlink out of the inbox.
+    Permanent(String),
+}
+
+impl ItemError {
+    pub fn transient(msg: impl Into<String>) -> Self {
+        ItemError::Transient(msg.into())
+    }
+    pub fn permanent(msg: impl Into<String>) -> Self {
+        ItemError::Permanent(msg.into())
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            ItemError::Transient(m) | ItemError::Permanent(m) => m,
+        }
+    }
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ItemError::Permanent(_))
+    }
+}
+
+impl fmt::Display for ItemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for ItemError {}
+
+/// Any I/O or other error becomes a transient item error with its whole chain.
+impl From<anyhow::Error> for ItemError {
+    fn from(e: anyhow::Error) -> Self {
+        ItemError::Transient(format!("{e:#}"))
+    }
+}

@@ -1,0 +1,64 @@
+//! `voice-memo --watch`: stays up and runs a pass whenever the inbox changes (after the
+//! files settle), plus once a minute for retries that come due.
+use super::VoiceMemoJob;
+use crate::config::Config;
+use crate::paths::Paths;
+use crate::runner::{self, RunOptions};
+use notify::{RecursiveMode, Watcher};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A pass at least this often, for retries whose backoff ends.
+const PERIODIC: Duration = Duration::from_secs(60);
+
+/// Runs passes until the process is stopped. Returns an exit code only on a setup error.
+pub fn watch_loop(opts: &RunOptions) -> u8 {
+    let setup = || -> anyhow::Result<(std::path::PathBuf, Duration)> {
+        let paths = Paths::resolve(opts.config.as_deref())?;
+        let cfg = Config::load_for(&paths)?;
+        Ok((
+            cfg.voice_memo.inbox,
+            Duration::from_secs(cfg.voice_memo.settle_seconds),
+        ))
+    };
+    let (inbox, settle) = match setup() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("voice-memo: error: {e:#}");
+            return crate::exit::code_for(&e);
+        }
+    };
+    // The first pass creates a missing default inbox before it is watched.
+    runner::run_job(&VoiceMemoJob, opts);
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = match notify::recommended_watcher(move |ev| {
+        let _ = tx.send(ev);
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("voice-memo: error: cannot watch files: {e}");
+            return crate::exit::FAILED;
+        }
+    };
+    if let Err(e) = watcher.watch(&inbox, RecursiveMode::NonRecursive) {
+        eprintln!("voice-memo: error: cannot watch {}: {e}", inbox.display());
+        return crate::exit::USAGE;
+    }
+    if !opts.quiet {
+        eprintln!("voice-memo: watching {} (Ctrl-C to stop)", inbox.display());
+    }
+    let mut next = Instant::now() + PERIODIC;
+    loop {
+        let wait = next.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            // A change: run once the file has had time to settle (and not before a
+            // pass already due sooner).
+            Ok(_) => next = next.min(Instant::now() + settle + Duration::from_millis(500)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                runner::run_job(&VoiceMemoJob, opts);
+                next = Instant::now() + PERIODIC;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return crate::exit::FAILED,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The voice-memo job: watch → transcribe → organize → sync → archive, one memo at a
+//! time per worker, its progress saved after every stage so a retry resumes where it
+//! stopped and never pays for a transcription or writes an output twice.
+pub mod archive;
+pub mod audio;
+pub mod error;
+mod follow;
+pub mod organize;
+mod pipeline;
+pub mod sync;
+pub mod transcribe;
+pub mod watch;
+
+use crate::exit::usage;
+use crate::run_result::{ItemResult, Stages, Stats};
+use crate::runner::{Job, JobId, Outcome, RunContext};
+use crate::state::VoiceMemoState;
+use anyhow::Result;
+use chrono::{DateTime, FixedOffset, Utc};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use follow::watch_loop;
+pub use pipeline::Pipeline;
+
+/// The job's names in state/history and on the command line.
+pub const JOB: JobId = JobId {
+    name: "voiceMemo",
+    program: "voice-memo",
+};
+
+/// One recording on its way through the pipeline.
+#[derive(Debug, Clone)]
+pub struct Memo {
+    /// The file name (the key in state).
+    pub name: String,
+    pub path: PathBuf,
+    /// Short id from the content digest: the marker on everything the memo writes.
+    pub id: String,
+    pub recorded_at: DateTime<FixedOffset>,
+}
+
+/// The voice-memo job.
+pub struct VoiceMemoJob;
+
+impl Job for VoiceMemoJob {
+    fn id(&self) -> JobId {
+        JOB
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<Outcome> {
+        run_once(ctx)
+    }
+}
+
+/// One pass over the inbox.
+pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
+    let cfg = &ctx.config.voice_memo;
+    let watch_started = Instant::now();
+    if !ensure_inbox(ctx)? {
+        return Ok(Outcome {
+            message: "Nothing to do (no inbox yet)".into(),
+            ..Outcome::default()
+        });
+    }
+    let state: VoiceMemoState = ctx.state.load_job(JOB.name)?;
+    let rules = watch::WatchRules {
+        extensions: cfg.extensions.clone(),
+        settle: Duration::from_secs(cfg.settle_seconds),
+        retry_now: ctx.opts.retry_now,
+    };
+    let mut scan = watch::scan(&cfg.inbox, &rules, &state, Utc::now())?;
+    if cfg.settle_seconds > 0 && !scan.ready.is_empty() {
+        std::thread::sleep(Duration::from_millis(1000.min(cfg.settle_seconds * 1000)));
+        let (ready, waiting) = watch::second_look(scan.ready);
+        scan.ready = ready;
+        scan.waiting += waiting;
+    }
+    let mut stages = Stages::default();
+    stages.add("watch", watch_started.elapsed().as_millis() as u64);
+    let mut stats = Stats {
+        found: scan.ready.len() as u64,
+        skipped: scan.waiting as u64,
+        ..Stats::default()
+    };
+    if ctx.opts.dry_run {
+        let items = scan
+            .ready
+            .iter()
+            .map(|c| ItemResult {
+                id: String::new(),
+                file: c.name.clone(),
+                status: "pending".into(),
+                error: c.problem.clone(),
+                outputs: Default::default(),
+            })
+            .collect();
+        let message = format!("Would process {} memo(s)", stats.found);
+        return Ok(Outcome {
+            message,
+            stats,
+            stages,
+            items,
+        });
+    }
+    let recovered = if cfg.archive_mode == crate::config::ArchiveMode::Move {
+        pipeline::recover_moved(ctx, &state)?
+    } else {
+        0
+    };
+    let pipeline = Pipeline::new(ctx, state)?;
+    let items = pipeline.run(&scan.ready, ctx.interactive);
+    stages.0.extend(pipeline.stages().0);
+    for it in &items {
+        match it.status.as_str() {
+            "completed" => stats.processed += 1,
+            "discarded" => {
+                stats.processed += 1;
+                stats.discarded += 1;
+            }
+            _ => stats.failed += 1,
+        }
+    }
+    stats.processed += recovered;
+    let message = match (stats.found, stats.failed) {
+        (0, _) => "Nothing to do".to_string(),
+        (n, 0) => format!("Processed {n} memo(s)"),
+        (n, f) => format!("Processed {} of {n} memo(s); {f} failed", n - f),
+    };
+    Ok(Outcome {
+        message,
+        stats,
+        stages,
+        items,
+    })
+}
+
+/// The default inbox is created on first use (false: it does not exist yet and this
+/// is a dry run); a configured one elsewhere must exist.
+fn ensure_inbox(ctx: &RunContext<'_>) -> Result<bool> {
+    let inbox = &ctx.config.voice_memo.inbox;
+    if inbox.is_dir() {
+        return Ok(true);
+    }
+    if inbox.starts_with(&ctx.paths.home) {
+        if ctx.opts.dry_run {
+            return Ok(false);
+        }
+        crate::fsutil::create_private_dir(inbox)?;
+        return Ok(true);
+    }
+    Err(usage(format!(
+        "the inbox {} does not exist: create it, or set [voice_memo] inbox in {} to the folder your recordings land in",
+        inbox.display(),
+        ctx.paths.config.display()
+    )))
+}

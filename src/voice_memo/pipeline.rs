@@ -1,0 +1,393 @@
+//! One memo through the stages, with its state saved after each, and the workers that
+//! run `concurrency` memos at once.
+use super::archive::{Archiver, Destination};
+use super::error::ItemError;
+use super::organize::{
+    DEFAULT_CATEGORIES, Organization, OrganizeInput, Organizer, rules::RulesOrganizer,
+};
+use super::sync::{SyncTarget, markdown::MarkdownTarget};
+use super::transcribe::{self, Auto};
+use super::watch::Candidate;
+use super::{JOB, Memo, audio};
+use crate::fsutil;
+use crate::run_result::{ItemResult, Stages};
+use crate::runner::RunContext;
+use crate::state::{Item, ItemStatus, Stage, StateStore, VoiceMemoState};
+use anyhow::Result;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The first retry waits this long; each next one twice as long, up to a day.
+const BACKOFF_BASE_SECS: i64 = 5 * 60;
+const BACKOFF_CAP_SECS: i64 = 24 * 60 * 60;
+
+/// The stages and everything they share during one run.
+pub struct Pipeline {
+    transcriber: Auto,
+    organizer: Box<dyn Organizer>,
+    sync: Box<dyn SyncTarget>,
+    archiver: Archiver,
+    state: StateStore,
+    cache: PathBuf,
+    categories: Vec<String>,
+    max_attempts: u32,
+    concurrency: usize,
+    /// The items as this run found them (the job lock makes this run their only writer).
+    items: Mutex<BTreeMap<String, Item>>,
+    stages: Mutex<Stages>,
+}
+
+/// The delay before retry number `attempts` (1-based), with ±10 % jitter.
+pub fn backoff(attempts: u32) -> ChronoDuration {
+    let exp = attempts.saturating_sub(1).min(20);
+    let secs = (BACKOFF_BASE_SECS.saturating_mul(1 << exp)).min(BACKOFF_CAP_SECS);
+    let jitter = 0.9 + rand::random::<f64>() * 0.2;
+    ChronoDuration::seconds((secs as f64 * jitter) as i64)
+}
+
+/// Test hook: `ASTRA_TEST_CRASH_AT=<point>` aborts the process there, as a power cut
+/// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`.
+fn crash_point(point: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("ASTRA_TEST_CRASH_AT").ok())
+        .as_deref()
+        == Some(point)
+    {
+        std::process::abort();
+    }
+}
+
+impl Pipeline {
+    pub fn new(ctx: &RunContext<'_>, state: VoiceMemoState) -> Result<Pipeline> {
+        let cfg = ctx.config;
+        let cache = ctx.paths.cache.join("voice-memo");
+        fsutil::create_private_dir(&cache)?;
+        Ok(Pipeline {
+            transcriber: transcribe::from_config(&cfg.transcription, cache.clone()),
+            organizer: Box::new(RulesOrganizer),
+            sync: Box::new(MarkdownTarget::new(cfg.sync.markdown.dir.clone())),
+            archiver: Archiver {
+                mode: cfg.voice_memo.archive_mode,
+                archive_dir: cfg.voice_memo.archive_dir.clone(),
+                invalid_dir: ctx.paths.invalid.clone(),
+                failed_dir: ctx.paths.failed.clone(),
+            },
+            state: ctx.state.clone(),
+            cache,
+            categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(),
+            max_attempts: cfg.voice_memo.max_attempts,
+            concurrency: cfg.voice_memo.concurrency,
+            items: Mutex::new(state.items),
+            stages: Mutex::new(Stages::default()),
+        })
+    }
+
+    /// Stage timings summed over the memos of this run.
+    pub fn stages(&self) -> Stages {
+        self.stages.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Processes `ready` with up to `concurrency` workers; results in input order.
+    pub fn run(&self, ready: &[Candidate], interactive: bool) -> Vec<ItemResult> {
+        let queue = Mutex::new(ready.iter().enumerate().collect::<VecDeque<_>>());
+        let results = Mutex::new(vec![None; ready.len()]);
+        let bar = progress_bar(ready.len(), interactive);
+        let workers = self.concurrency.min(ready.len()).max(1);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    while let Some((i, c)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                        if let Some(b) = &bar {
+                            b.set_message(c.name.clone());
+                        }
+                        let r = self.process(c);
+                        if let Ok(mut res) = results.lock() {
+                            res[i] = Some(r);
+                        }
+                        if let Some(b) = &bar {
+                            b.inc(1);
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        results
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn time<T>(&self, stage: &str, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        if let Ok(mut s) = self.stages.lock() {
+            s.add(stage, started.elapsed().as_millis() as u64);
+        }
+        out
+    }
+
+    fn snapshot(&self, name: &str) -> Item {
+        self.items
+            .lock()
+            .ok()
+            .and_then(|m| m.get(name).cloned())
+            .unwrap_or_else(Item::new_pending)
+    }
+
+    /// Saves one item (and the dead-letter list) under the state lock.
+    fn save(&self, name: &str, item: &Item) -> Result<(), ItemError> {
+        if let Ok(mut m) = self.items.lock() {
+            m.insert(name.to_string(), item.clone());
+        }
+        self.state
+            .update_job(JOB.name, |vm: &mut VoiceMemoState| {
+                vm.items.insert(name.to_string(), item.clone());
+                let listed = vm.failed.iter().any(|f| f == name);
+                if item.status == ItemStatus::Failed && !listed {
+                    vm.failed.push(name.to_string());
+                } else if item.status != ItemStatus::Failed && listed {
+                    vm.failed.retain(|f| f != name);
+                }
+            })
+            .map_err(|e| ItemError::transient(format!("{name}: saving state: {e:#}")))
+    }
+
+    /// One memo, start to finish or to its error.
+    fn process(&self, c: &Candidate) -> ItemResult {
+        let mut item = self.snapshot(&c.name);
+        item.attempts += 1;
+        item.status = ItemStatus::Pending;
+        let outcome = self
+            .save(&c.name, &item)
+            .and_then(|()| self.advance(c, &mut item));
+        let error = match outcome {
+            Ok(()) => {
+                tracing::info!(file = %c.name, id = item.id.as_deref().unwrap_or(""), status = item.status.as_str(), "memo done");
+                let _ = std::fs::remove_dir_all(self.cache.join(item.id.as_deref().unwrap_or("-")));
+                None
+            }
+            Err(e) => {
+                self.fail(c, &mut item, &e);
+                tracing::warn!(file = %c.name, status = item.status.as_str(), attempts = item.attempts, error = %e, "memo failed");
+                Some(e.message().to_string())
+            }
+        };
+        ItemResult {
+            id: item.id.clone().unwrap_or_default(),
+            file: c.name.clone(),
+            status: item.status.as_str().to_string(),
+            error,
+            outputs: item.outputs.clone(),
+        }
+    }
+
+    /// Records a failure: a retry later, or the dead-letter list.
+    fn fail(&self, c: &Candidate, item: &mut Item, e: &ItemError) {
+        item.last_error = Some(e.message().to_string());
+        if e.is_permanent() || item.attempts >= self.max_attempts {
+            item.status = ItemStatus::Failed;
+            item.next_attempt_at = None;
+            if c.problem.is_none() && item.digest.is_none() {
+                item.digest = fsutil::sha256_file(&c.path).ok();
+            }
+            if c.problem.is_none()
+                && let Some(digest) = item.digest.clone()
+            {
+                match self
+                    .archiver
+                    .place(&c.path, &c.name, &digest, Destination::Failed)
+                {
+                    Ok(p) => item.archived_to = p.map(|p| p.display().to_string()),
+                    Err(err) => {
+                        tracing::warn!(file = %c.name, error = %format!("{err:#}"), "could not copy to failed/")
+                    }
+                }
+            }
+        } else {
+            item.status = ItemStatus::Retrying;
+            item.next_attempt_at = Some(Utc::now() + backoff(item.attempts));
+        }
+        if let Err(err) = self.save(&c.name, item) {
+            tracing::error!(file = %c.name, error = %err, "could not record the failure");
+        }
+    }
+
+    /// Runs the stages this item has not finished yet.
+    fn advance(&self, c: &Candidate, item: &mut Item) -> Result<(), ItemError> {
+        if let Some(problem) = &c.problem {
+            return Err(ItemError::permanent(problem.clone()));
+        }
+        audio::check(&c.path, &c.name)?;
+        if item.digest.is_none() {
+            let digest = fsutil::sha256_file(&c.path)?;
+            item.id = Some(digest.trim_start_matches("sha256:")[..12].to_string());
+            item.digest = Some(digest);
+            item.recorded_at = Some(c.recorded_at.to_rfc3339());
+        }
+        let memo = Memo {
+            name: c.name.clone(),
+            path: c.path.clone(),
+            id: item.id.clone().unwrap_or_default(),
+            recorded_at: item
+                .recorded_at
+                .as_deref()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .unwrap_or(c.recorded_at),
+        };
+        let cache = self.cache.join(&memo.id);
+        let transcript = self.time("transcribe", || self.transcript(&memo, &cache))?;
+        if item.stage.is_none() {
+            item.stage = Some(Stage::Transcribed);
+            self.save(&c.name, item)?;
+            crash_point("transcribed");
+        }
+        let org = self.time("organize", || self.organization(&memo, &transcript, &cache))?;
+        if item.stage < Some(Stage::Organized) {
+            item.stage = Some(Stage::Organized);
+            self.save(&c.name, item)?;
+            crash_point("organized");
+        }
+        if org.discard {
+            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
+        }
+        if item.stage < Some(Stage::Synced) {
+            item.outputs = self.time("sync", || self.sync.sync(&memo, &org))?;
+            crash_point("synced-unsaved");
+            item.stage = Some(Stage::Synced);
+            self.save(&c.name, item)?;
+            crash_point("synced");
+        }
+        self.finish(c, item, Destination::Archive, ItemStatus::Completed)
+    }
+
+    fn finish(
+        &self,
+        c: &Candidate,
+        item: &mut Item,
+        dest: Destination,
+        status: ItemStatus,
+    ) -> Result<(), ItemError> {
+        let digest = item.digest.clone().unwrap_or_default();
+        let placed = self
+            .time("archive", || {
+                self.archiver.place(&c.path, &c.name, &digest, dest)
+            })
+            .map_err(|e| ItemError::transient(format!("{}: archiving: {e:#}", c.name)))?;
+        crash_point("archived-unsaved");
+        item.archived_to = placed.map(|p| p.display().to_string());
+        item.stage = Some(Stage::Archived);
+        item.status = status;
+        item.last_error = None;
+        item.next_attempt_at = None;
+        self.save(&c.name, item)
+    }
+
+    /// The cached transcript, or a new one (cached before it is used).
+    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<String, ItemError> {
+        let path = cache.join("transcript.txt");
+        if let Ok(t) = std::fs::read_to_string(&path) {
+            return Ok(t);
+        }
+        let t = self.transcriber.transcribe(&memo.path, &memo.name)?;
+        tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
+        fsutil::create_private_dir(cache)?;
+        fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
+        Ok(t.text)
+    }
+
+    /// The cached organization, or a new one (cached before it is used).
+    fn organization(
+        &self,
+        memo: &Memo,
+        transcript: &str,
+        cache: &Path,
+    ) -> Result<Organization, ItemError> {
+        let path = cache.join("organization.json");
+        if let Some(org) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            return Ok(org);
+        }
+        let input = OrganizeInput {
+            transcript,
+            recorded_at: memo.recorded_at,
+            categories: &self.categories,
+        };
+        let org = self
+            .organizer
+            .organize(&input)
+            .map_err(|e| ItemError::transient(format!("{}: organizing: {e:#}", memo.name)))?;
+        let bytes =
+            serde_json::to_vec_pretty(&org).map_err(|e| ItemError::transient(e.to_string()))?;
+        fsutil::create_private_dir(cache)?;
+        fsutil::atomic_write(&path, &bytes, 0o600)?;
+        Ok(org)
+    }
+}
+
+fn progress_bar(len: usize, interactive: bool) -> Option<indicatif::ProgressBar> {
+    if !interactive || len == 0 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// Move mode: a memo moved to the archive just before a crash is no longer in the
+/// inbox. Finds such items (synced, not archived) in the archive and completes them.
+pub fn recover_moved(ctx: &RunContext<'_>, state: &VoiceMemoState) -> Result<u64> {
+    let inbox = &ctx.config.voice_memo.inbox;
+    let archive = &ctx.config.voice_memo.archive_dir;
+    let mut recovered = 0;
+    for (name, item) in &state.items {
+        if item.status != ItemStatus::Pending
+            || item.stage != Some(Stage::Synced)
+            || inbox.join(name).exists()
+        {
+            continue;
+        }
+        let Some(digest) = &item.digest else { continue };
+        if let Some(p) = super::archive::find_existing_copy(archive, name, digest)? {
+            let mut done = item.clone();
+            done.stage = Some(Stage::Archived);
+            done.status = ItemStatus::Completed;
+            done.archived_to = Some(p.display().to_string());
+            ctx.state.update_job(JOB.name, |vm: &mut VoiceMemoState| {
+                vm.items.insert(name.clone(), done);
+            })?;
+            tracing::info!(file = %name, "completed a memo moved to the archive before an interruption");
+            recovered += 1;
+        }
+    }
+    Ok(recovered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_five_minutes_to_a_day() {
+        let secs = |a| backoff(a).num_seconds();
+        assert!((270..=330).contains(&secs(1)), "{}", secs(1));
+        assert!((540..=660).contains(&secs(2)));
+        assert!((1080..=1320).contains(&secs(3)));
+        assert!((77_760..=95_040).contains(&secs(30)));
+    }
+}

@@ -1,0 +1,95 @@
+//! Transcription: an audio file becomes text.
+//!
+//! Providers: `apple` (the transcript Apple stores inside the .m4a), `sidecar`
+//! (a .txt/.srt/.vtt beside the audio), `command` (any local recognizer), and `auto`,
+//! which tries them in that order.
+pub mod apple;
+pub mod command;
+pub mod sidecar;
+
+use crate::config::{TranscriptionConfig, TranscriptionProvider};
+use crate::voice_memo::error::ItemError;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One transcription provider.
+pub trait Transcriber: Send + Sync {
+    /// The provider's name as in `transcription.provider`.
+    fn name(&self) -> &'static str;
+    /// `Ok(None)`: this provider has no transcript for the file (`auto` tries the next).
+    fn transcribe(&self, audio: &Path) -> Result<Option<String>, ItemError>;
+}
+
+/// `auto`: Apple's transcript, else a sidecar, else the command when one is set.
+pub struct Auto {
+    chain: Vec<Box<dyn Transcriber>>,
+}
+
+/// What a transcription produced and who produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    pub text: String,
+    pub provider: &'static str,
+}
+
+impl Auto {
+    /// Runs the chain; a memo no provider can read waits with a message saying how to
+    /// configure one.
+    pub fn transcribe(&self, audio: &Path, display: &str) -> Result<Transcript, ItemError> {
+        let mut first_error = None;
+        for t in &self.chain {
+            match t.transcribe(audio) {
+                Ok(Some(text)) => {
+                    return Ok(Transcript {
+                        text,
+                        provider: t.name(),
+                    });
+                }
+                Ok(None) => {}
+                // A later provider may still have a transcript (a sidecar beside a
+                // file whose Apple transcript is damaged).
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let tried: Vec<_> = self.chain.iter().map(|t| t.name()).collect();
+        Err(ItemError::transient(format!(
+            "{display}: no transcript available (tried: {}). Put a .txt/.srt/.vtt transcript beside it, \
+             or configure a recognizer in config.toml: [transcription] provider = \"command\", \
+             command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{{input_wav}}\", \"-otxt\", \"-of\", \"{{output_base}}\"]",
+            tried.join(", ")
+        )))
+    }
+}
+
+/// Builds the configured provider chain. `work_root` holds temporary files.
+pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> Auto {
+    let command = || -> Box<dyn Transcriber> {
+        Box::new(command::CommandTranscriber::new(
+            cfg.command.clone(),
+            Duration::from_secs(cfg.command_timeout_seconds.max(1)),
+            work_root.clone(),
+        ))
+    };
+    let chain: Vec<Box<dyn Transcriber>> = match cfg.provider {
+        TranscriptionProvider::Apple => vec![Box::new(apple::AppleTranscriber)],
+        TranscriptionProvider::Sidecar => vec![Box::new(sidecar::SidecarTranscriber)],
+        TranscriptionProvider::Command => vec![command()],
+        // Refused when the config is loaded; `auto` is the safe reading.
+        TranscriptionProvider::Auto | TranscriptionProvider::Openai => {
+            let mut c: Vec<Box<dyn Transcriber>> = vec![
+                Box::new(apple::AppleTranscriber),
+                Box::new(sidecar::SidecarTranscriber),
+            ];
+            if !cfg.command.is_empty() {
+                c.push(command());
+            }
+            c
+        }
+    };
+    Auto { chain }
+}
