@@ -8,6 +8,7 @@ use crate::exit::usage;
 use crate::paths::expand_tilde;
 use anyhow::Result;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -237,15 +238,9 @@ impl Default for AlertsConfig {
     }
 }
 
-/// `[jobs.<name>]`: one table per job; unset keys take the job's own defaults.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct JobsConfig {
-    #[serde(rename = "voiceMemo", alias = "voice-memo")]
-    pub voice_memo: JobConfig,
-    #[serde(rename = "journalProcessing", alias = "journal")]
-    pub journal_processing: JobConfig,
-}
+/// `[jobs.<name>]`: one table per job (by either spelling of its name); unset keys
+/// take the job's defaults from the registry.
+pub type JobsConfig = BTreeMap<String, JobConfig>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -256,24 +251,35 @@ pub struct JobConfig {
     pub after: Option<Vec<String>>,
 }
 
-impl JobsConfig {
-    /// The table for a job by its state name (`voiceMemo`, `journalProcessing`).
-    pub fn get(&self, job: &str) -> Option<&JobConfig> {
-        match job {
-            "voiceMemo" => Some(&self.voice_memo),
-            "journalProcessing" => Some(&self.journal_processing),
-            _ => None,
-        }
-    }
-}
-
-impl JobConfig {
-    pub fn enabled(&self) -> bool {
-        self.enabled.unwrap_or(true)
-    }
+/// A job's settings with the registry's defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    pub enabled: bool,
+    pub schedule: String,
+    pub timeout_seconds: u64,
+    pub after: Vec<String>,
 }
 
 impl Config {
+    /// A job's settings (by either name), with the registry's defaults.
+    pub fn job(&self, job: &crate::jobs::JobInfo) -> JobSettings {
+        let table = self
+            .jobs
+            .get(job.name)
+            .or_else(|| self.jobs.get(job.program));
+        let t = table.cloned().unwrap_or_default();
+        JobSettings {
+            enabled: t.enabled.unwrap_or(true),
+            schedule: t
+                .schedule
+                .unwrap_or_else(|| job.default_schedule.to_string()),
+            timeout_seconds: t.timeout_seconds.unwrap_or(job.default_timeout_seconds),
+            after: t
+                .after
+                .unwrap_or_else(|| job.after.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
     /// Loads the config for these paths, with `~/.astra` defaults under `ASTRA_HOME`.
     pub fn load_for(paths: &crate::paths::Paths) -> Result<Config> {
         let mut cfg = Self::load(&paths.config)?;
@@ -335,6 +341,22 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<()> {
         let bad = |key: &str, what: &str| usage(format!("{}: [{key}] {what}", path.display()));
+        for name in self.jobs.keys() {
+            if crate::jobs::find(name).is_none() {
+                let hint = nearest(name, &crate::jobs::all_names())
+                    .map(|n| format!("; did you mean [jobs.{n}]?"))
+                    .unwrap_or_default();
+                return Err(usage(format!(
+                    "{}: [jobs.{name}] is not a job astra knows (jobs: {}){hint}",
+                    path.display(),
+                    crate::jobs::JOBS
+                        .iter()
+                        .map(|j| j.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
         let vm = &self.voice_memo;
         if vm.concurrency == 0 {
             return Err(bad(
@@ -495,7 +517,8 @@ mod tests {
         assert_eq!(c.voice_memo.settle_seconds, 10);
         assert_eq!(c.voice_memo.archive_mode, ArchiveMode::Copy);
         assert_eq!(c.transcription.provider, TranscriptionProvider::Auto);
-        assert!(c.jobs.voice_memo.enabled());
+        assert!(c.job(&crate::jobs::VOICE_MEMO).enabled);
+        assert_eq!(c.job(&crate::jobs::VOICE_MEMO).schedule, "*/5 * * * *");
         assert!(
             c.voice_memo.inbox.is_absolute(),
             "~ expanded: {:?}",
@@ -541,9 +564,21 @@ mod tests {
     #[test]
     fn job_tables_accept_both_names() {
         let c = Config::parse("[jobs.voice-memo]\nenabled = false\n", Path::new("c")).unwrap();
-        assert!(!c.jobs.voice_memo.enabled());
+        assert!(!c.job(&crate::jobs::VOICE_MEMO).enabled);
         let c = Config::parse("[jobs.voiceMemo]\nenabled = false\n", Path::new("c")).unwrap();
-        assert!(!c.jobs.voice_memo.enabled());
+        assert!(!c.job(&crate::jobs::VOICE_MEMO).enabled);
+        assert!(c.job(&crate::jobs::JOURNAL).enabled);
+        assert_eq!(c.job(&crate::jobs::JOURNAL).after, ["voiceMemo"]);
+    }
+
+    #[test]
+    fn an_unknown_job_names_the_nearest() {
+        let e = err("[jobs.voiceMemos]\nenabled = false\n");
+        assert!(
+            e.contains("[jobs.voiceMemos] is not a job astra knows"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean [jobs.voiceMemo]?"), "{e}");
     }
 
     #[test]

@@ -7,11 +7,14 @@
 //! - [`runner`]: what every job run shares: pause, enabled, job lock, logging, history, exit code.
 //! - [`voice_memo`]: the voice-memo pipeline (watch → transcribe → organize → sync → archive).
 //! - [`fsutil`]: atomic writes and durable copies.
+pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod exit;
 pub mod fsutil;
 pub mod history;
 pub mod init;
+pub mod jobs;
 pub mod logging;
 pub mod paths;
 pub mod process;

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::exit;
 use crate::history;
+use crate::jobs::JobInfo;
 use crate::logging;
 use crate::paths::Paths;
 use crate::run_result::{ItemResult, RunResult, RunStatus, Stages, Stats};
@@ -37,14 +38,8 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
-/// A job's name in state and history, and the program that runs it.
-#[derive(Debug, Clone, Copy)]
-pub struct JobId {
-    /// `voiceMemo`, `journalProcessing`.
-    pub name: &'static str,
-    /// `voice-memo`, `journal`.
-    pub program: &'static str,
-}
+/// A job's registry entry (its names, defaults).
+pub type JobId = &'static JobInfo;
 
 /// What a job's body reports.
 #[derive(Debug, Default)]
@@ -122,7 +117,7 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
             short(RunStatus::Paused, "AUTOMATION_PAUSE is set"),
         ));
     }
-    if !config.jobs.get(id.name).is_none_or(|j| j.enabled()) {
+    if !config.job(id).enabled {
         let msg = format!(
             "disabled in {} (astra jobs enable {})",
             paths.config.display(),

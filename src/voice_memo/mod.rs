@@ -24,10 +24,7 @@ pub use follow::watch_loop;
 pub use pipeline::Pipeline;
 
 /// The job's names in state/history and on the command line.
-pub const JOB: JobId = JobId {
-    name: "voiceMemo",
-    program: "voice-memo",
-};
+pub const JOB: JobId = &crate::jobs::VOICE_MEMO;
 
 /// One recording on its way through the pipeline.
 #[derive(Debug, Clone)]

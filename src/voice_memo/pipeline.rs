@@ -2,9 +2,7 @@
 //! run `concurrency` memos at once.
 use super::archive::{Archiver, Destination};
 use super::error::ItemError;
-use super::organize::{
-    DEFAULT_CATEGORIES, Organization, OrganizeInput, Organizer, rules::RulesOrganizer,
-};
+use super::organize::{Organization, OrganizeInput, Organizer, rules::RulesOrganizer};
 use super::sync::{SyncTarget, markdown::MarkdownTarget};
 use super::transcribe::{self, Auto};
 use super::watch::Candidate;
@@ -32,7 +30,8 @@ pub struct Pipeline {
     archiver: Archiver,
     state: StateStore,
     cache: PathBuf,
-    categories: Vec<String>,
+    /// The target's note categories, fetched on first use.
+    categories: Mutex<Option<Vec<String>>>,
     max_attempts: u32,
     concurrency: usize,
     /// The items as this run found them (the job lock makes this run their only writer).
@@ -78,7 +77,7 @@ impl Pipeline {
             },
             state: ctx.state.clone(),
             cache,
-            categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(),
+            categories: Mutex::new(None),
             max_attempts: cfg.voice_memo.max_attempts,
             concurrency: cfg.voice_memo.concurrency,
             items: Mutex::new(state.items),
@@ -260,7 +259,15 @@ impl Pipeline {
             return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
         }
         if item.stage < Some(Stage::Synced) {
-            item.outputs = self.time("sync", || self.sync.sync(&memo, &org))?;
+            let previous = item.outputs.clone();
+            let mut progress = |o: &crate::state::Outputs| {
+                let mut partial = item.clone();
+                partial.outputs = o.clone();
+                self.save(&c.name, &partial)
+            };
+            item.outputs = self.time("sync", || {
+                self.sync.sync(&memo, &org, &previous, &mut progress)
+            })?;
             crash_point("synced-unsaved");
             item.stage = Some(Stage::Synced);
             self.save(&c.name, item)?;
@@ -297,11 +304,29 @@ impl Pipeline {
         if let Ok(t) = std::fs::read_to_string(&path) {
             return Ok(t);
         }
-        let t = self.transcriber.transcribe(&memo.path, &memo.name)?;
+        let ctx = transcribe::TranscribeCtx {
+            display: &memo.name,
+            cache_dir: cache,
+        };
+        let t = self.transcriber.transcribe(&memo.path, &ctx)?;
         tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
         fsutil::create_private_dir(cache)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
         Ok(t.text)
+    }
+
+    /// The sync target's categories, asked once per run.
+    fn categories(&self) -> Result<Vec<String>, ItemError> {
+        let mut cached = self
+            .categories
+            .lock()
+            .map_err(|_| ItemError::transient("categories lock poisoned"))?;
+        if let Some(c) = cached.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = self.sync.categories()?;
+        *cached = Some(c.clone());
+        Ok(c)
     }
 
     /// The cached organization, or a new one (cached before it is used).
@@ -318,15 +343,13 @@ impl Pipeline {
         {
             return Ok(org);
         }
+        let categories = self.categories()?;
         let input = OrganizeInput {
             transcript,
             recorded_at: memo.recorded_at,
-            categories: &self.categories,
+            categories: &categories,
         };
-        let org = self
-            .organizer
-            .organize(&input)
-            .map_err(|e| ItemError::transient(format!("{}: organizing: {e:#}", memo.name)))?;
+        let org = self.organizer.organize(&input)?.org;
         let bytes =
             serde_json::to_vec_pretty(&org).map_err(|e| ItemError::transient(e.to_string()))?;
         fsutil::create_private_dir(cache)?;

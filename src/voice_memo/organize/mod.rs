@@ -80,7 +80,25 @@ pub struct OrganizeInput<'a> {
     pub categories: &'a [String],
 }
 
+/// Tokens a remote model used for one memo (zero for offline organizers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// An organization and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organized {
+    pub org: Organization,
+    pub usage: Usage,
+}
+
 /// One organizer implementation (chosen by `organization.provider`).
 pub trait Organizer: Send + Sync {
-    fn organize(&self, input: &OrganizeInput<'_>) -> anyhow::Result<Organization>;
+    /// `Err` classifies the failure: transient (network, rate limit) or permanent.
+    fn organize(
+        &self,
+        input: &OrganizeInput<'_>,
+    ) -> Result<Organized, crate::voice_memo::error::ItemError>;
 }

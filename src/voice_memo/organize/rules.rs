@@ -15,8 +15,14 @@ use super::{
 pub struct RulesOrganizer;
 
 impl Organizer for RulesOrganizer {
-    fn organize(&self, input: &OrganizeInput<'_>) -> anyhow::Result<Organization> {
-        Ok(organize_rules(input))
+    fn organize(
+        &self,
+        input: &OrganizeInput<'_>,
+    ) -> Result<super::Organized, crate::voice_memo::error::ItemError> {
+        Ok(super::Organized {
+            org: organize_rules(input),
+            usage: super::Usage::default(),
+        })
     }
 }
 
@@ -1685,7 +1691,10 @@ mod tests {
             recorded_at: at(RECORDED),
             categories: &[],
         };
-        let first = RulesOrganizer.organize(&input).expect("rules never fail");
+        let first = RulesOrganizer
+            .organize(&input)
+            .expect("rules never fail")
+            .org;
         assert_eq!(first, organize_rules(&input));
         let json = serde_json::to_value(&first).expect("serializes");
         assert_eq!(json["todos"][0]["priority"], "asap");

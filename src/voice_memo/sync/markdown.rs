@@ -120,7 +120,14 @@ impl SyncTarget for MarkdownTarget {
         "markdown"
     }
 
-    fn sync(&self, memo: &Memo, org: &Organization) -> Result<Outputs, ItemError> {
+    /// Local files find their own markers, so `previous` and `progress` are not needed.
+    fn sync(
+        &self,
+        memo: &Memo,
+        org: &Organization,
+        _previous: &Outputs,
+        _progress: &mut super::Progress<'_>,
+    ) -> Result<Outputs, ItemError> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let write_all = || -> Result<Outputs> {
             fsutil::create_dir(&self.dir)?;
@@ -285,7 +292,9 @@ mod tests {
     fn writes_every_piece_once() {
         let dir = tempfile::tempdir().unwrap();
         let t = MarkdownTarget::new(dir.path().to_path_buf());
-        let first = t.sync(&memo(), &org()).unwrap();
+        let first = t
+            .sync(&memo(), &org(), &Outputs::default(), &mut |_| Ok(()))
+            .unwrap();
         let snapshot = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
         let todos = snapshot("Todos.md");
         assert!(
@@ -316,7 +325,9 @@ mod tests {
             journal.contains("### 1:54 PM\n<!-- astra:0123456789ab:j0 -->\n\nFelt good today.\n"),
             "{journal}"
         );
-        let second = t.sync(&memo(), &org()).unwrap();
+        let second = t
+            .sync(&memo(), &org(), &Outputs::default(), &mut |_| Ok(()))
+            .unwrap();
         assert_eq!(first, second);
         assert_eq!(snapshot("Todos.md"), todos);
         assert_eq!(snapshot("Journal/2026-01-14.md"), journal);
@@ -330,12 +341,15 @@ mod tests {
     fn a_note_title_taken_by_another_memo_gets_a_new_file() {
         let dir = tempfile::tempdir().unwrap();
         let t = MarkdownTarget::new(dir.path().to_path_buf());
-        t.sync(&memo(), &org()).unwrap();
+        t.sync(&memo(), &org(), &Outputs::default(), &mut |_| Ok(()))
+            .unwrap();
         let other = Memo {
             id: "ffffffffffff".into(),
             ..memo()
         };
-        let out = t.sync(&other, &org()).unwrap();
+        let out = t
+            .sync(&other, &org(), &Outputs::default(), &mut |_| Ok(()))
+            .unwrap();
         assert_eq!(out.notes, ["Notes/Q3 plan ideas next (1).md"]);
         let journal = std::fs::read_to_string(dir.path().join("Journal/2026-01-14.md")).unwrap();
         assert_eq!(journal.matches("### 1:54 PM").count(), 2);
@@ -351,7 +365,7 @@ mod tests {
         )
         .unwrap();
         MarkdownTarget::new(dir.path().to_path_buf())
-            .sync(&memo(), &org())
+            .sync(&memo(), &org(), &Outputs::default(), &mut |_| Ok(()))
             .unwrap();
         let journal = std::fs::read_to_string(dir.path().join("Journal/2026-01-14.md")).unwrap();
         assert!(journal.contains("processed: false"));

@@ -9,9 +9,28 @@ use crate::voice_memo::Memo;
 use crate::voice_memo::error::ItemError;
 use crate::voice_memo::organize::Organization;
 
+/// Saves outputs to state as soon as they exist (a page created, an entry appended),
+/// so a crash right after never loses track of them.
+pub type Progress<'a> = dyn FnMut(&Outputs) -> Result<(), ItemError> + 'a;
+
 /// One sync target (`sync.target`).
 pub trait SyncTarget: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Writes what is not written yet; returns where every piece is.
-    fn sync(&self, memo: &Memo, org: &Organization) -> Result<Outputs, ItemError>;
+    /// The categories a note may have (the Notes database's select options).
+    fn categories(&self) -> Result<Vec<String>, ItemError> {
+        Ok(crate::voice_memo::organize::DEFAULT_CATEGORIES
+            .iter()
+            .map(|c| c.to_string())
+            .collect())
+    }
+    /// Writes what is not written yet; returns where every piece is. `previous` holds
+    /// the outputs an earlier, interrupted attempt recorded; `progress` is called
+    /// with the outputs so far after each remote write.
+    fn sync(
+        &self,
+        memo: &Memo,
+        org: &Organization,
+        previous: &Outputs,
+        progress: &mut Progress<'_>,
+    ) -> Result<Outputs, ItemError>;
 }

@@ -36,7 +36,11 @@ impl Transcriber for AppleTranscriber {
         "apple"
     }
 
-    fn transcribe(&self, audio: &Path) -> Result<Option<String>, ItemError> {
+    fn transcribe(
+        &self,
+        audio: &Path,
+        _ctx: &super::TranscribeCtx<'_>,
+    ) -> Result<Option<String>, ItemError> {
         read_apple_transcript(audio)
     }
 }

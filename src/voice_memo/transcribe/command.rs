@@ -76,7 +76,11 @@ impl Transcriber for CommandTranscriber {
         "command"
     }
 
-    fn transcribe(&self, audio: &Path) -> Result<Option<String>, ItemError> {
+    fn transcribe(
+        &self,
+        audio: &Path,
+        _ctx: &super::TranscribeCtx<'_>,
+    ) -> Result<Option<String>, ItemError> {
         let name = display(audio);
         let nonce: u64 = rand::random();
         let work = WorkDir(
@@ -144,7 +148,9 @@ mod tests {
         let audio = dir.path().join("my memo é.m4a");
         std::fs::write(&audio, b"x").unwrap();
         assert_eq!(
-            c.transcribe(&audio).unwrap().unwrap(),
+            c.transcribe(&audio, &super::super::test_ctx("a.m4a"))
+                .unwrap()
+                .unwrap(),
             "heard: my memo é.m4a"
         );
         assert_eq!(
@@ -165,7 +171,12 @@ mod tests {
         ]);
         let audio = dir.path().join("a.m4a");
         std::fs::write(&audio, b"x").unwrap();
-        assert_eq!(c.transcribe(&audio).unwrap().unwrap(), "from file");
+        assert_eq!(
+            c.transcribe(&audio, &super::super::test_ctx("a.m4a"))
+                .unwrap()
+                .unwrap(),
+            "from file"
+        );
     }
 
     #[test]
@@ -173,7 +184,9 @@ mod tests {
         let (dir, c) = t(&["sh", "-c", "echo 'model not found' >&2; exit 4"]);
         let audio = dir.path().join("a.m4a");
         std::fs::write(&audio, b"x").unwrap();
-        let e = c.transcribe(&audio).unwrap_err();
+        let e = c
+            .transcribe(&audio, &super::super::test_ctx("a.m4a"))
+            .unwrap_err();
         assert!(
             e.message()
                 .contains("a.m4a: transcription command `sh` failed"),

@@ -12,12 +12,26 @@ use crate::voice_memo::error::ItemError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// What a provider knows about the memo besides its audio.
+#[derive(Debug, Clone, Copy)]
+pub struct TranscribeCtx<'a> {
+    /// The memo's file name, for messages.
+    pub display: &'a str,
+    /// The memo's own cache folder (`cache/voice-memo/<id>/`): partial progress that
+    /// must survive a failed attempt (finished chunks) goes here.
+    pub cache_dir: &'a Path,
+}
+
 /// One transcription provider.
 pub trait Transcriber: Send + Sync {
     /// The provider's name as in `transcription.provider`.
     fn name(&self) -> &'static str;
     /// `Ok(None)`: this provider has no transcript for the file (`auto` tries the next).
-    fn transcribe(&self, audio: &Path) -> Result<Option<String>, ItemError>;
+    fn transcribe(
+        &self,
+        audio: &Path,
+        ctx: &TranscribeCtx<'_>,
+    ) -> Result<Option<String>, ItemError>;
 }
 
 /// `auto`: Apple's transcript, else a sidecar, else the command when one is set.
@@ -32,13 +46,25 @@ pub struct Transcript {
     pub provider: &'static str,
 }
 
+/// A context for tests: the display name only, cache in the system temp folder.
+pub fn test_ctx(display: &str) -> TranscribeCtx<'_> {
+    TranscribeCtx {
+        display,
+        cache_dir: Path::new("/nonexistent-astra-cache"),
+    }
+}
+
 impl Auto {
     /// Runs the chain; a memo no provider can read waits with a message saying how to
     /// configure one.
-    pub fn transcribe(&self, audio: &Path, display: &str) -> Result<Transcript, ItemError> {
+    pub fn transcribe(
+        &self,
+        audio: &Path,
+        ctx: &TranscribeCtx<'_>,
+    ) -> Result<Transcript, ItemError> {
         let mut first_error = None;
         for t in &self.chain {
-            match t.transcribe(audio) {
+            match t.transcribe(audio, ctx) {
                 Ok(Some(text)) => {
                     return Ok(Transcript {
                         text,
@@ -58,9 +84,10 @@ impl Auto {
         }
         let tried: Vec<_> = self.chain.iter().map(|t| t.name()).collect();
         Err(ItemError::transient(format!(
-            "{display}: no transcript available (tried: {}). Put a .txt/.srt/.vtt transcript beside it, \
+            "{}: no transcript available (tried: {}). Put a .txt/.srt/.vtt transcript beside it, \
              or configure a recognizer in config.toml: [transcription] provider = \"command\", \
              command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{{input_wav}}\", \"-otxt\", \"-of\", \"{{output_base}}\"]",
+            ctx.display,
             tried.join(", ")
         )))
     }

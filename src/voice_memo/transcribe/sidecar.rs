@@ -21,7 +21,11 @@ impl Transcriber for SidecarTranscriber {
         "sidecar"
     }
 
-    fn transcribe(&self, audio: &Path) -> Result<Option<String>, ItemError> {
+    fn transcribe(
+        &self,
+        audio: &Path,
+        _ctx: &super::TranscribeCtx<'_>,
+    ) -> Result<Option<String>, ItemError> {
         read_sidecar(audio)
     }
 }
@@ -428,7 +432,9 @@ mod tests {
         assert_eq!(SidecarTranscriber.name(), "sidecar");
         let (_dir, audio) = setup(&[("memo.txt", b"via the trait")]);
         assert_eq!(
-            SidecarTranscriber.transcribe(&audio).unwrap(),
+            SidecarTranscriber
+                .transcribe(&audio, &super::super::test_ctx("memo"))
+                .unwrap(),
             Some("via the trait".to_string())
         );
     }

@@ -1,0 +1,109 @@
+//! `astra`, the admin CLI: one file per subcommand. Every command prints a readable
+//! table or card, or with `--json` the envelope `{"data", "artifact_type", "title"}`.
+pub mod doctor;
+pub mod failed;
+pub mod init;
+pub mod jobs;
+pub mod notion;
+pub mod output;
+pub mod schedule;
+
+use crate::config::Config;
+use crate::paths::Paths;
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Manage astra's jobs: list and run them, read their history, install their
+/// schedules, inspect failed items, check the setup.
+#[derive(Parser, Debug)]
+#[command(
+    name = "astra",
+    version,
+    after_help = "\
+Examples:
+  astra init                         write a commented ~/.astra/config.toml
+  astra jobs list                    the jobs, their schedules, enabled or not
+  astra jobs show voice-memo --json  one job's status as JSON
+  astra jobs run --all               run every enabled job now
+  astra failed list                  memos that gave up, with their last error
+  astra doctor                       check config, paths, keys and services
+
+Every command takes --json: {\"data\": …, \"artifact_type\": \"table\"|\"presentation_card\"|\"text\", \"title\": …}.
+Exit codes: 0 ok, 1 a check or a job failed, 2 usage or configuration error."
+)]
+pub struct Cli {
+    /// Config file (default: $ASTRA_HOME/config.toml).
+    #[arg(long, global = true, value_name = "PATH", env = "ASTRA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print JSON: {"data", "artifact_type", "title"}.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a commented config.toml with every key and its default.
+    Init(init::InitArgs),
+    /// List, show, run, enable or disable jobs; read their history.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// The dead-letter list: memos that gave up, with their last error.
+    #[command(subcommand)]
+    Failed(failed::FailedCommand),
+    /// Print, install or uninstall cron/launchd/systemd schedules; explain an expression.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Notion: create or repair the three databases.
+    #[command(subcommand)]
+    Notion(notion::NotionCommand),
+    /// Check config, paths, permissions, keys, services and schedules.
+    Doctor(doctor::DoctorArgs),
+}
+
+/// What every command needs: where things are, and how to print.
+pub struct Ctx {
+    pub paths: Paths,
+    pub json: bool,
+}
+
+impl Ctx {
+    /// The config (exit 2 on a bad one), with `~/.astra` defaults under `ASTRA_HOME`.
+    pub fn config(&self) -> Result<Config> {
+        Config::load_for(&self.paths)
+    }
+}
+
+/// Runs the parsed command; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let result = Paths::resolve(cli.config.as_deref()).and_then(|paths| {
+        let ctx = Ctx {
+            paths,
+            json: cli.json,
+        };
+        match cli.command {
+            Command::Init(a) => init::run(&ctx, a),
+            Command::Jobs(c) => jobs::run(&ctx, c),
+            Command::Failed(c) => failed::run(&ctx, c),
+            Command::Schedule(c) => schedule::run(&ctx, c),
+            Command::Notion(c) => notion::run(&ctx, c),
+            Command::Doctor(a) => doctor::run(&ctx, a),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("astra: error: {e:#}");
+            crate::exit::code_for(&e)
+        }
+    }
+}
+
+/// A command that is not built yet says so and exits 2.
+pub fn not_built(what: &str) -> Result<u8> {
+    Err(crate::exit::usage(format!(
+        "astra {what}: not built yet in this version of astra"
+    )))
+}

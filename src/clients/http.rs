@@ -1,0 +1,318 @@
+//! What every remote call shares: timeouts, retries with exponential backoff and
+//! jitter for transient faults, `429 Retry-After`, and a request-rate limiter.
+//!
+//! Errors never carry URLs or headers, so tokens in either cannot leak into logs.
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Connect timeout for every client.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A blocking client with connect and overall timeouts.
+pub fn client(timeout: Duration) -> Client {
+    Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .user_agent(concat!("astra/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| Client::new())
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_tries: u32,
+    /// The first backoff; doubled each time, with ±50 % jitter.
+    pub base_delay: Duration,
+    /// The longest single wait (also caps `Retry-After`).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_tries: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before try number `next_try` (2-based: the first retry is try 2).
+    pub fn backoff(&self, next_try: u32) -> Duration {
+        let exp = next_try.saturating_sub(2).min(16);
+        let base = self.base_delay.saturating_mul(1 << exp).min(self.max_delay);
+        let jitter = 0.5 + rand::random::<f64>();
+        base.mul_f64(jitter).min(self.max_delay)
+    }
+}
+
+/// Spaces requests so that no more than `per_second` start in any second on average.
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn per_second(per_second: f64) -> RateLimiter {
+        RateLimiter {
+            interval: Duration::from_secs_f64(1.0 / per_second.max(0.001)),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Blocks until this caller may send.
+    pub fn wait(&self) {
+        let slot = {
+            let Ok(mut next) = self.next.lock() else {
+                return;
+            };
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        let now = Instant::now();
+        if slot > now {
+            std::thread::sleep(slot - now);
+        }
+    }
+
+    /// Pushes every later request back (after a 429).
+    pub fn pause_for(&self, d: Duration) {
+        if let Ok(mut next) = self.next.lock() {
+            *next = (*next).max(Instant::now() + d);
+        }
+    }
+}
+
+/// Why a call failed, after any retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HttpError {
+    /// The server answered with an error status; `body` is its message.
+    #[error("HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    /// No answer: connection refused or reset, timeout, TLS.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl HttpError {
+    /// Worth retrying in a later run (5xx, 429, no connection).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Status { status, .. } => is_retryable(*status),
+            HttpError::Transport(_) => true,
+        }
+    }
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            HttpError::Transport(_) => None,
+        }
+    }
+}
+
+/// 429, 500, 502, 503, 504 and 529 (overloaded) are retried.
+pub fn is_retryable(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504 | 529)
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+fn transport(e: reqwest::Error) -> HttpError {
+    let e = e.without_url();
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut msg = format!("{kind}: {e}");
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    HttpError::Transport(msg)
+}
+
+/// Sends the request `build` makes (called again for each try), retrying transient
+/// faults per `policy` and honouring `Retry-After`. Returns the successful response.
+pub fn send(
+    build: &dyn Fn() -> RequestBuilder,
+    policy: &RetryPolicy,
+    limiter: Option<&RateLimiter>,
+) -> Result<Response, HttpError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        if let Some(l) = limiter {
+            l.wait();
+        }
+        let err = match build().send() {
+            Ok(resp) if resp.status().is_success() => return Ok(resp),
+            Ok(resp) => {
+                let status = resp.status();
+                let wait = (status == StatusCode::TOO_MANY_REQUESTS)
+                    .then(|| retry_after(&resp))
+                    .flatten();
+                let body = resp.text().unwrap_or_default();
+                let err = HttpError::Status {
+                    status: status.as_u16(),
+                    body: body.chars().take(2000).collect(),
+                };
+                if let (Some(w), Some(l)) = (wait, limiter) {
+                    l.pause_for(w.min(policy.max_delay));
+                }
+                if !is_retryable(status.as_u16()) || tries >= policy.max_tries {
+                    return Err(err);
+                }
+                if let Some(w) = wait {
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        wait_ms = w.as_millis() as u64,
+                        "rate limited; waiting"
+                    );
+                    std::thread::sleep(w.min(policy.max_delay));
+                    continue;
+                }
+                err
+            }
+            Err(e) => {
+                let err = transport(e);
+                if tries >= policy.max_tries {
+                    return Err(err);
+                }
+                err
+            }
+        };
+        let wait = policy.backoff(tries + 1);
+        tracing::debug!(error = %err, try_no = tries, wait_ms = wait.as_millis() as u64, "transient fault; retrying");
+        std::thread::sleep(wait);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A server answering each request with the next (status, headers) of `script`.
+    fn server(script: Vec<(u16, Option<&'static str>)>) -> (String, Arc<AtomicUsize>) {
+        let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", srv.server_addr().to_ip().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for (req, (status, retry)) in srv
+                .incoming_requests()
+                .zip(script.into_iter().chain(std::iter::repeat((200, None))))
+            {
+                h.fetch_add(1, Ordering::SeqCst);
+                let mut resp = tiny_http::Response::from_string(format!("status {status}"))
+                    .with_status_code(status);
+                if let Some(r) = retry {
+                    resp.add_header(tiny_http::Header::from_bytes("Retry-After", r).unwrap());
+                }
+                let _ = req.respond(resp);
+            }
+        });
+        (url, hits)
+    }
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy {
+            max_tries: 4,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn transient_faults_are_retried() {
+        let (url, hits) = server(vec![(503, None), (529, None), (200, None)]);
+        let c = client(Duration::from_secs(5));
+        let r = send(&|| c.get(&url), &fast(), None).unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(hits.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn client_errors_are_not_retried() {
+        let (url, hits) = server(vec![(401, None)]);
+        let c = client(Duration::from_secs(5));
+        let e = send(&|| c.get(&url), &fast(), None).unwrap_err();
+        assert_eq!(e.status(), Some(401));
+        assert!(!e.is_transient());
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let (url, hits) = server(vec![(429, Some("1"))]);
+        let c = client(Duration::from_secs(5));
+        let started = Instant::now();
+        send(&|| c.get(&url), &fast(), None).unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn gives_up_after_max_tries() {
+        let (url, hits) = server(vec![(500, None); 10]);
+        let c = client(Duration::from_secs(5));
+        let e = send(&|| c.get(&url), &fast(), None).unwrap_err();
+        assert!(e.is_transient());
+        assert_eq!(hits.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn connection_refused_is_transient_and_has_no_url() {
+        let c = client(Duration::from_secs(5));
+        let e = send(
+            &|| c.get("http://127.0.0.1:9/secret-token-in-path"),
+            &fast(),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.is_transient());
+        assert!(!e.to_string().contains("secret-token"), "{e}");
+    }
+
+    #[test]
+    fn the_limiter_spaces_requests() {
+        let l = RateLimiter::per_second(20.0);
+        let started = Instant::now();
+        for _ in 0..11 {
+            l.wait();
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(480),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
