@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod config_edit;
 pub mod exit;
 pub mod fsutil;
 pub mod history;

@@ -51,6 +51,21 @@ pub fn expand_tilde(p: &Path) -> PathBuf {
     p.to_path_buf()
 }
 
+/// Makes a folder private (0700) when others can read or enter it: state, logs and
+/// transcripts live here.
+fn restrict(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700 | 0o700))
+            .with_context(|| format!("making {} private (chmod 700)", dir.display()))?;
+    }
+    Ok(())
+}
+
 impl Paths {
     /// Resolves every path from the environment; `config_flag` is `--config`.
     pub fn resolve(config_flag: Option<&Path>) -> Result<Paths> {
@@ -87,6 +102,7 @@ impl Paths {
     /// Creates `ASTRA_HOME` (mode 0700) and the folders a run writes to.
     pub fn ensure_dirs(&self) -> Result<()> {
         crate::fsutil::create_private_dir(&self.home)?;
+        restrict(&self.home)?;
         for d in [&self.locks, &self.logs, &self.cache] {
             crate::fsutil::create_private_dir(d)?;
         }

@@ -1,13 +1,554 @@
-//! `astra jobs`: list, show, run, history, enable, disable, log-cleanup (not built yet).
+//! `astra jobs`: list, show, run, history, enable, disable, log-cleanup — over the
+//! job registry, `config.toml` and `history.jsonl`.
 use super::Ctx;
-use anyhow::Result;
+use super::output::{self, Artifact};
+use crate::history;
+use crate::jobs::{self, JobInfo};
+use crate::run_result::{RunResult, RunStatus};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum JobsCommand {
-    /// The jobs, their schedules, enabled or not (not built yet).
+    /// The jobs: name, description, schedule, enabled.
     List,
+    /// One job in detail: schedule, last and next run, status, run count.
+    Show {
+        /// `voice-memo` or `voiceMemo`, `journal` or `journalProcessing`.
+        name: String,
+    },
+    /// Run jobs now, each as its own process; exits 1 if any failed.
+    #[command(
+        after_help = "Examples:\n  astra jobs run voice-memo\n  astra jobs run --all --sequential"
+    )]
+    Run {
+        /// The jobs to run.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        names: Vec<String>,
+        /// Every enabled job.
+        #[arg(long)]
+        all: bool,
+        /// One after another (default: all at once).
+        #[arg(long)]
+        sequential: bool,
+    },
+    /// Past runs, newest first, with per-stage timings and duration percentiles.
+    History {
+        /// Only this job.
+        #[arg(long)]
+        job: Option<String>,
+        /// Only runs with this status (success, partial, failed, skipped, paused, disabled, interrupted).
+        #[arg(long)]
+        status: Option<String>,
+        /// How many runs.
+        #[arg(short = 'n', long = "limit", default_value_t = 20)]
+        limit: usize,
+    },
+    /// Enable a job in config.toml (comments are kept).
+    Enable { name: String },
+    /// Disable a job in config.toml (comments are kept); its runs exit 0 as `disabled`.
+    Disable { name: String },
+    /// Delete logs and history lines older than N days.
+    LogCleanup {
+        /// Keep this many days.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        /// Say what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
-pub fn run(_ctx: &Ctx, _cmd: JobsCommand) -> Result<u8> {
-    super::not_built("jobs")
+pub fn run(ctx: &Ctx, cmd: JobsCommand) -> Result<u8> {
+    match cmd {
+        JobsCommand::List => list(ctx),
+        JobsCommand::Show { name } => show(ctx, &name),
+        JobsCommand::Run {
+            names,
+            all,
+            sequential,
+        } => run_jobs(ctx, &names, all, sequential),
+        JobsCommand::History { job, status, limit } => {
+            show_history(ctx, job.as_deref(), status.as_deref(), limit)
+        }
+        JobsCommand::Enable { name } => set_enabled(ctx, &name, true),
+        JobsCommand::Disable { name } => set_enabled(ctx, &name, false),
+        JobsCommand::LogCleanup { days, dry_run } => log_cleanup(ctx, days, dry_run),
+    }
+}
+
+/// A job by either name, or a usage error listing the jobs.
+pub fn find_job(name: &str) -> Result<&'static JobInfo> {
+    jobs::find(name).ok_or_else(|| {
+        let near = crate::config::nearest(name, &jobs::all_names())
+            .map(|n| format!(" Did you mean `{n}`?"))
+            .unwrap_or_default();
+        crate::exit::usage(format!(
+            "no job named `{name}`; the jobs are: {}.{near}",
+            jobs::JOBS
+                .iter()
+                .map(|j| j.program)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+fn list(ctx: &Ctx) -> Result<u8> {
+    let cfg = ctx.config()?;
+    let rows: Vec<Value> = jobs::JOBS
+        .iter()
+        .map(|j| {
+            let s = cfg.job(j);
+            json!({"name": j.name, "program": j.program, "description": j.description, "schedule": s.schedule, "enabled": s.enabled})
+        })
+        .collect();
+    if ctx.json {
+        output::json(
+            &json!({"jobs": rows, "total": rows.len()}),
+            Artifact::Table,
+            "Available Jobs",
+        );
+    } else {
+        let table = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r["program"].as_str().unwrap_or("").to_string(),
+                    r["description"].as_str().unwrap_or("").to_string(),
+                    r["schedule"].as_str().unwrap_or("").to_string(),
+                    if r["enabled"] == true {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            output::table(&["job", "description", "schedule", "enabled"], table)
+        );
+    }
+    Ok(crate::exit::OK)
+}
+
+/// The runs of one job in history, oldest first.
+fn runs_of(ctx: &Ctx, job: &JobInfo) -> Result<Vec<RunResult>> {
+    Ok(history::read(&ctx.paths.history)?
+        .into_iter()
+        .filter(|r| r.job_name == job.name)
+        .collect())
+}
+
+/// The facts `show` prints, as JSON.
+pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
+    let cfg = ctx.config()?;
+    let s = cfg.job(job);
+    let runs = runs_of(ctx, job)?;
+    let worked: Vec<&RunResult> = runs
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.status,
+                RunStatus::Skipped | RunStatus::Paused | RunStatus::Disabled
+            )
+        })
+        .collect();
+    let last = worked.last();
+    let last_error = last
+        .filter(|r| {
+            matches!(
+                r.status,
+                RunStatus::Failed | RunStatus::Partial | RunStatus::Interrupted
+            )
+        })
+        .map(|r| r.message.clone());
+    Ok(json!({
+        "name": job.name,
+        "program": job.program,
+        "description": job.description,
+        "schedule": s.schedule,
+        "enabled": s.enabled,
+        "timeout_seconds": s.timeout_seconds,
+        "after": s.after,
+        "last_run": last.map(|r| r.started_at),
+        "last_status": last.map(|r| r.status.as_str()),
+        "last_error": last_error,
+        "run_count": worked.len(),
+        "state": job.state_shape,
+    }))
+}
+
+fn show(ctx: &Ctx, name: &str) -> Result<u8> {
+    let job = find_job(name)?;
+    let data = job_status(ctx, job)?;
+    if ctx.json {
+        output::json(
+            &data,
+            Artifact::PresentationCard,
+            &format!("Job: {}", job.program),
+        );
+        return Ok(crate::exit::OK);
+    }
+    let text = |k: &str| match &data[k] {
+        Value::Null => "—".to_string(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let mut rows = vec![
+        ("description", text("description")),
+        ("schedule", text("schedule")),
+    ];
+    for k in ["schedule_human", "next_run", "overdue"] {
+        if data.get(k).is_some() {
+            rows.push((k, text(k)));
+        }
+    }
+    rows.extend([
+        ("enabled", text("enabled")),
+        ("last run", text("last_run")),
+        ("last status", text("last_status")),
+        ("last error", text("last_error")),
+        ("runs", text("run_count")),
+        ("state", text("state")),
+    ]);
+    print!(
+        "{}",
+        output::card(&format!("{} ({})", job.program, job.name), rows)
+    );
+    Ok(crate::exit::OK)
+}
+
+/// The program beside this one (installed together), else from PATH.
+pub fn program_path(program: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("ASTRA_BIN_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join(program);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join(program)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(program))
+}
+
+/// One started job: its process and the thread echoing its stderr.
+struct Started {
+    job: &'static JobInfo,
+    child: std::process::Child,
+    echo: std::thread::JoinHandle<()>,
+    started: std::time::Instant,
+}
+
+fn start(ctx: &Ctx, job: &'static JobInfo) -> Result<Started> {
+    let mut cmd = Command::new(program_path(job.program));
+    cmd.arg("--json")
+        .env("ASTRA_CONFIG", &ctx.paths.config)
+        .env("ASTRA_HOME", &ctx.paths.home);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", job.program))?;
+    let stderr = child.stderr.take();
+    let program = job.program;
+    let echo = std::thread::spawn(move || {
+        if let Some(e) = stderr {
+            for line in BufReader::new(e).lines().map_while(Result::ok) {
+                eprintln!("[{program}] {line}");
+            }
+        }
+    });
+    Ok(Started {
+        job,
+        child,
+        echo,
+        started: std::time::Instant::now(),
+    })
+}
+
+fn finish(s: Started) -> Value {
+    let Started {
+        job,
+        child,
+        echo,
+        started,
+    } = s;
+    let out = child.wait_with_output();
+    let _ = echo.join();
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (code, result) = match out {
+        Ok(o) => (
+            o.status.code(),
+            serde_json::from_slice::<RunResult>(&o.stdout).ok(),
+        ),
+        Err(_) => (None, None),
+    };
+    let status = result
+        .as_ref()
+        .map(|r| r.status.as_str())
+        .unwrap_or("failed");
+    json!({
+        "job_name": job.name,
+        "status": status,
+        "exit_code": code,
+        "duration_ms": duration_ms,
+        "result": {
+            "success": code == Some(0),
+            "message": result.as_ref().map(|r| r.message.clone()).unwrap_or_else(|| format!("{} exited with {code:?}", job.program)),
+            "items_processed": result.as_ref().map(|r| r.stats.processed).unwrap_or(0),
+            "items_failed": result.as_ref().map(|r| r.stats.failed).unwrap_or(0),
+        }
+    })
+}
+
+fn run_jobs(ctx: &Ctx, names: &[String], all: bool, sequential: bool) -> Result<u8> {
+    let cfg = ctx.config()?;
+    let selected: Vec<&'static JobInfo> = if all {
+        jobs::JOBS
+            .iter()
+            .copied()
+            .filter(|j| cfg.job(j).enabled)
+            .collect()
+    } else {
+        names.iter().map(|n| find_job(n)).collect::<Result<_>>()?
+    };
+    let mut results = Vec::new();
+    if sequential {
+        for j in selected {
+            results.push(finish(start(ctx, j)?));
+        }
+    } else {
+        let started: Vec<Started> = selected
+            .into_iter()
+            .map(|j| start(ctx, j))
+            .collect::<Result<_>>()?;
+        results.extend(started.into_iter().map(finish));
+    }
+    let failed = results
+        .iter()
+        .filter(|r| r["result"]["success"] != true)
+        .count();
+    if ctx.json {
+        let data = json!({"jobs_run": results, "total": results.len(), "succeeded": results.len() - failed, "failed": failed});
+        output::json(&data, Artifact::Table, "Job Execution Results");
+    } else {
+        let rows = results
+            .iter()
+            .map(|r| {
+                vec![
+                    r["job_name"].as_str().unwrap_or("").to_string(),
+                    r["status"].as_str().unwrap_or("").to_string(),
+                    format!(
+                        "{:.1}s",
+                        r["duration_ms"].as_u64().unwrap_or(0) as f64 / 1000.0
+                    ),
+                    r["result"]["message"].as_str().unwrap_or("").to_string(),
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            output::table(&["job", "status", "duration", "message"], rows)
+        );
+    }
+    Ok(if failed > 0 {
+        crate::exit::FAILED
+    } else {
+        crate::exit::OK
+    })
+}
+
+/// The `p`-th percentile (0–100) of sorted values, nearest rank.
+pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted.get(rank.min(sorted.len()) - 1).copied()
+}
+
+fn stages_text(r: &RunResult) -> String {
+    r.stages
+        .0
+        .iter()
+        .map(|(s, t)| format!("{s} {}ms", t.ms))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize) -> Result<u8> {
+    let job = job.map(find_job).transpose()?;
+    if let Some(s) = status
+        && serde_json::from_value::<RunStatus>(json!(s)).is_err()
+    {
+        return Err(crate::exit::usage(format!(
+            "--status {s}: not a run status (success, partial, failed, skipped, paused, disabled, interrupted)"
+        )));
+    }
+    let mut runs: Vec<RunResult> = history::read(&ctx.paths.history)?
+        .into_iter()
+        .filter(|r| job.is_none_or(|j| r.job_name == j.name))
+        .filter(|r| status.is_none_or(|s| r.status.as_str() == s))
+        .collect();
+    runs.reverse();
+    runs.truncate(limit);
+    let mut durations: Vec<u64> = runs.iter().map(|r| r.duration_ms).collect();
+    durations.sort_unstable();
+    let ok = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Success)
+        .count();
+    let rate = if runs.is_empty() {
+        None
+    } else {
+        Some(ok as f64 / runs.len() as f64)
+    };
+    let (p50, p95) = (percentile(&durations, 50.0), percentile(&durations, 95.0));
+    if ctx.json {
+        let data = json!({"runs": runs, "total": runs.len(), "success_rate": rate, "p50_ms": p50, "p95_ms": p95});
+        output::json(&data, Artifact::Table, "Job History");
+        return Ok(crate::exit::OK);
+    }
+    let rows = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                jobs::find(&r.job_name)
+                    .map(|j| j.program)
+                    .unwrap_or(&r.job_name)
+                    .to_string(),
+                r.status.as_str().to_string(),
+                format!("{:.1}s", r.duration_ms as f64 / 1000.0),
+                format!("{}/{}/{}", r.stats.found, r.stats.processed, r.stats.failed),
+                stages_text(r),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        output::table(
+            &[
+                "started (UTC)",
+                "job",
+                "status",
+                "duration",
+                "found/done/failed",
+                "stages"
+            ],
+            rows
+        )
+    );
+    if let (Some(rate), Some(p50), Some(p95)) = (rate, p50, p95) {
+        println!(
+            "{} runs · {:.0}% success · p50 {:.1}s · p95 {:.1}s",
+            runs.len(),
+            rate * 100.0,
+            p50 as f64 / 1000.0,
+            p95 as f64 / 1000.0
+        );
+    }
+    Ok(crate::exit::OK)
+}
+
+fn set_enabled(ctx: &Ctx, name: &str, enabled: bool) -> Result<u8> {
+    let job = find_job(name)?;
+    ctx.config()?;
+    let changed = crate::config_edit::set_job_enabled(&ctx.paths.config, job, enabled)?;
+    let word = if enabled { "enabled" } else { "disabled" };
+    let msg = if changed {
+        format!("{} {word} in {}", job.program, ctx.paths.config.display())
+    } else {
+        format!("{} was already {word}", job.program)
+    };
+    if ctx.json {
+        output::json(
+            &json!({"job": job.name, "enabled": enabled, "changed": changed, "message": msg}),
+            Artifact::Text,
+            &format!("Job {word}"),
+        );
+    } else {
+        println!("{msg}");
+    }
+    Ok(crate::exit::OK)
+}
+
+/// The date a rotated log file is from (`voice-memo.log.2026-11-27`), else its mtime.
+fn log_date(path: &std::path::Path) -> Option<DateTime<Utc>> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    if let Some(d) = name
+        .rsplit('.')
+        .next()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    {
+        return d.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
+    }
+    std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()
+        .map(DateTime::<Utc>::from)
+}
+
+fn log_cleanup(ctx: &Ctx, days: u64, dry_run: bool) -> Result<u8> {
+    let cutoff = Utc::now() - chrono::Duration::days(days as i64);
+    let mut removed_logs = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&ctx.paths.logs) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_file() && log_date(&p).is_some_and(|d| d < cutoff) {
+                if !dry_run {
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("removing {}", p.display()))?;
+                }
+                removed_logs.push(p.display().to_string());
+            }
+        }
+    }
+    removed_logs.sort();
+    let removed_lines = history::retain(&ctx.paths.history, dry_run, |r| r.finished_at >= cutoff)?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    let msg = format!(
+        "{verb} {} log file(s) and {removed_lines} history line(s) older than {days} days",
+        removed_logs.len()
+    );
+    if ctx.json {
+        let data = json!({"dry_run": dry_run, "days": days, "log_files": removed_logs, "history_lines": removed_lines, "message": msg});
+        output::json(&data, Artifact::Text, "Log Cleanup");
+    } else {
+        println!("{msg}");
+        for f in &removed_logs {
+            println!("  {f}");
+        }
+    }
+    Ok(crate::exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<u64> = (1..=20).collect();
+        assert_eq!(percentile(&v, 50.0), Some(10));
+        assert_eq!(percentile(&v, 95.0), Some(19));
+        assert_eq!(percentile(&[7], 95.0), Some(7));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn log_dates_come_from_rotated_names() {
+        let d = log_date(std::path::Path::new(
+            "/nonexistent/voice-memo.log.2026-01-02",
+        ))
+        .unwrap();
+        assert_eq!(d.date_naive().to_string(), "2026-01-02");
+    }
 }

@@ -1,5 +1,6 @@
 //! `astra`, the admin CLI: one file per subcommand. Every command prints a readable
 //! table or card, or with `--json` the envelope `{"data", "artifact_type", "title"}`.
+pub mod completions;
 pub mod doctor;
 pub mod failed;
 pub mod init;
@@ -7,6 +8,7 @@ pub mod jobs;
 pub mod notion;
 pub mod output;
 pub mod schedule;
+pub mod skill;
 
 use crate::config::Config;
 use crate::paths::Paths;
@@ -61,6 +63,11 @@ pub enum Command {
     Notion(notion::NotionCommand),
     /// Check config, paths, permissions, keys, services and schedules.
     Doctor(doctor::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Install an agent skill file that teaches an AI agent this CLI.
+    #[command(subcommand)]
+    Skill(skill::SkillCommand),
 }
 
 /// What every command needs: where things are, and how to print.
@@ -90,6 +97,8 @@ pub fn run(cli: Cli) -> u8 {
             Command::Schedule(c) => schedule::run(&ctx, c),
             Command::Notion(c) => notion::run(&ctx, c),
             Command::Doctor(a) => doctor::run(&ctx, a),
+            Command::Completions(a) => completions::run(a),
+            Command::Skill(c) => skill::run(&ctx, c),
         }
     });
     match result {
@@ -106,4 +115,67 @@ pub fn not_built(what: &str) -> Result<u8> {
     Err(crate::exit::usage(format!(
         "astra {what}: not built yet in this version of astra"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::Parser;
+
+    /// The CLI grammar: command lines that parse and those that must not.
+    #[test]
+    fn grammar() {
+        let accepted: &[&str] = &[
+            "astra init",
+            "astra init --force",
+            "astra jobs list",
+            "astra jobs list --json",
+            "astra --json jobs list",
+            "astra jobs show voice-memo",
+            "astra jobs show voiceMemo --json",
+            "astra jobs run voice-memo",
+            "astra jobs run voice-memo journal --sequential",
+            "astra jobs run --all",
+            "astra jobs history",
+            "astra jobs history --job journal --status failed -n 5",
+            "astra jobs enable journal",
+            "astra jobs disable voice-memo",
+            "astra jobs log-cleanup",
+            "astra jobs log-cleanup --days 7 --dry-run",
+            "astra failed list",
+            "astra failed retry a.m4a b.m4a",
+            "astra failed retry --all",
+            "astra failed purge --dry-run",
+            "astra doctor",
+            "astra doctor --json",
+            "astra completions zsh",
+            "astra skill install",
+            "astra skill print",
+            "astra --config /tmp/c.toml jobs list",
+        ];
+        let refused: &[&str] = &[
+            "astra",
+            "astra jobs",
+            "astra jobs show",
+            "astra jobs run",
+            "astra jobs run voice-memo --all",
+            "astra jobs history -n many",
+            "astra jobs log-cleanup --days -1",
+            "astra failed retry",
+            "astra failed retry x --all",
+            "astra completions tcsh",
+            "astra frobnicate",
+        ];
+        for line in accepted {
+            if let Err(e) = Cli::try_parse_from(line.split_whitespace()) {
+                panic!("`{line}` should parse: {e}");
+            }
+        }
+        for line in refused {
+            assert!(
+                Cli::try_parse_from(line.split_whitespace()).is_err(),
+                "`{line}` should be refused"
+            );
+        }
+    }
 }

@@ -15,6 +15,8 @@ pub struct Test {
     /// Tables added after the generated ones.
     extra: String,
     env: Vec<(String, String)>,
+    /// A config the test wrote itself: never rewritten by the harness.
+    own_config: bool,
 }
 
 /// A finished run of a binary.
@@ -97,6 +99,18 @@ pub fn age(path: &Path, secs: u64) {
         .unwrap();
 }
 
+/// ASTRA_HOME as astra makes it: private.
+fn make_home(home: &Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    if !home.exists() {
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(home)
+            .unwrap();
+    }
+}
+
 pub fn bin(name: &str) -> &'static str {
     match name {
         "voice-memo" => env!("CARGO_BIN_EXE_voice-memo"),
@@ -121,6 +135,7 @@ impl Test {
             vm_extra: String::new(),
             extra: String::new(),
             env: Vec::new(),
+            own_config: false,
         }
     }
 
@@ -180,8 +195,20 @@ impl Test {
         age(&p, 120);
     }
 
+    /// Writes `text` as config.toml once; the harness leaves it alone from then on
+    /// (for commands that edit it).
+    pub fn own_config(mut self, text: &str) -> Test {
+        make_home(&self.home);
+        fs::write(self.home.join("config.toml"), text).unwrap();
+        self.own_config = true;
+        self
+    }
+
     pub fn write_config(&self) {
-        fs::create_dir_all(&self.home).unwrap();
+        if self.own_config {
+            return;
+        }
+        make_home(&self.home);
         // Rewritten only when it changed: concurrent runs may be reading it.
         let path = self.home.join("config.toml");
         let text = self.config_text();

@@ -1,4 +1,5 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
+mod cli;
 mod crash;
 mod harness;
 mod pipeline;

@@ -211,7 +211,7 @@ fn journal_and_admin_commands_not_built_yet_say_so() {
     let r = t.run("journal", &[]);
     r.code_is(2);
     assert!(r.stderr().contains("not built yet"));
-    let r = t.run("astra", &["jobs", "list"]);
+    let r = t.run("astra", &["schedule", "print"]);
     r.code_is(2);
     assert!(r.stderr().contains("not built yet"));
     t.run("astra", &["init", "--force"]).success();
@@ -220,4 +220,17 @@ fn journal_and_admin_commands_not_built_yet_say_so() {
         written.contains("[voice_memo]") && written.contains("# "),
         "{written}"
     );
+}
+
+#[test]
+fn astra_home_and_state_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new().memo("a.wav", "note private things");
+    fs::create_dir_all(&t.home).unwrap();
+    fs::set_permissions(&t.home, fs::Permissions::from_mode(0o755)).unwrap();
+    t.voice_memo().success();
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&t.home), 0o700);
+    assert_eq!(mode(&t.home.join("state.json")), 0o600);
+    assert_eq!(mode(&t.home.join("history.jsonl")), 0o600);
 }

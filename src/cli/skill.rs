@@ -1,0 +1,86 @@
+//! `astra skill install`: writes `~/.claude/skills/astra/SKILL.md`, which teaches an AI
+//! agent the CLI and its `--json` shapes.
+use super::Ctx;
+use super::output::{self, Artifact};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SkillCommand {
+    /// Write the skill file (default ~/.claude/skills/astra/SKILL.md).
+    Install {
+        /// Another folder for SKILL.md.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the skill file.
+    Print,
+}
+
+/// The skill: what astra is, the commands, their JSON, and safe habits.
+pub const SKILL: &str = r#"---
+name: astra
+description: Manage astra, the user's personal automation jobs (voice memos into TODOs/notes/journal; daily journal summaries). Use to check job status, run jobs, read history, retry failed memos, and diagnose setup problems.
+---
+
+# astra
+
+astra is a set of one-shot jobs started by cron/launchd/systemd: `voice-memo` (inbox
+recordings → transcript → TODOs, notes, journal entries in a Markdown vault or Notion)
+and `journal` (daily summaries). `astra` is the admin CLI. Always pass `--json`: every
+command prints `{"data": …, "artifact_type": "table"|"presentation_card"|"text", "title": …}`.
+
+## Commands
+- `astra jobs list --json` → `data.jobs[]`: `name`, `program`, `description`, `schedule`, `enabled`; `data.total`.
+- `astra jobs show voice-memo --json` → `data`: `schedule`, `schedule_human`, `enabled`, `last_run`, `next_run`, `last_status`, `last_error`, `run_count`, `overdue`.
+- `astra jobs run voice-memo --json` (or `--all`, `--sequential`) → `data.jobs_run[]`: `job_name`, `status`, `duration_ms`, `result.{success,message,items_processed,items_failed}`; exit 1 if any failed.
+- `astra jobs history --json [--job voice-memo] [--status failed] [-n 20]` → `data.runs[]` (run results), `success_rate`, `p50_ms`, `p95_ms`.
+- `astra jobs enable|disable NAME --json` (edits config.toml, keeps comments).
+- `astra jobs log-cleanup --days 30 --dry-run --json`.
+- `astra failed list --json` → `data.items[]`: `file`, `id`, `attempts`, `last_error`; `astra failed retry ID… | --all`; `astra failed purge --dry-run`.
+- `astra doctor --json` → `data.checks[]`: `name`, `ok`, `detail`, `fix`; exit 1 when a check fails.
+- `astra init` writes a commented config.toml.
+- Job programs: `voice-memo --json`, `journal --json` print one run result:
+  `job_name`, `run_id`, `status` (success|partial|failed|skipped|paused|disabled|interrupted),
+  `stats.{found,processed,failed,skipped}`, `stages`, `items[]` (`file`, `status`, `error`, `outputs`).
+
+## Exit codes
+0 ok / nothing to do / paused / disabled / skipped; 1 an item or job failed; 2 usage or config error (the message says what to fix).
+
+## Habits
+- Read before acting: `astra doctor --json`, `astra jobs show NAME --json`.
+- `--dry-run` on job programs reports the work without writing anything.
+- `AUTOMATION_PAUSE=1` pauses every job.
+- Files live in `$ASTRA_HOME` (default `~/.astra`): `config.toml`, `state.json`, `history.jsonl`, `logs/`.
+- Never print or store the user's API keys; they live in environment variables named in config.toml.
+"#;
+
+pub fn run(ctx: &Ctx, cmd: SkillCommand) -> Result<u8> {
+    match cmd {
+        SkillCommand::Print => {
+            print!("{SKILL}");
+            Ok(crate::exit::OK)
+        }
+        SkillCommand::Install { dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => crate::paths::user_home()
+                    .context("no home directory: pass --dir")?
+                    .join(".claude/skills/astra"),
+            };
+            crate::fsutil::create_dir(&dir)?;
+            let path = dir.join("SKILL.md");
+            crate::fsutil::atomic_write(&path, SKILL.as_bytes(), 0o644)?;
+            if ctx.json {
+                output::json(
+                    &serde_json::json!({"path": path}),
+                    Artifact::Text,
+                    "Skill installed",
+                );
+            } else {
+                println!("wrote {}", path.display());
+            }
+            Ok(crate::exit::OK)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Edits to `config.toml` that keep the user's comments and layout (toml_edit).
+use crate::jobs::JobInfo;
+use anyhow::{Context, Result};
+use std::path::Path;
+use toml_edit::{DocumentMut, Item, Table, value};
+
+fn load(path: &Path) -> Result<DocumentMut> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    text.parse::<DocumentMut>()
+        .map_err(|e| crate::exit::usage(format!("{}: {e}", path.display())))
+}
+
+fn save(path: &Path, doc: &DocumentMut) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fsutil::create_private_dir(dir)?;
+    }
+    crate::fsutil::atomic_write(path, doc.to_string().as_bytes(), 0o600)
+}
+
+/// Sets `[jobs.<name>] enabled`; the table is found by either spelling of the job's
+/// name and created (as `[jobs.<name>]`) when missing. Returns whether it changed.
+pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool> {
+    let mut doc = load(path)?;
+    let jobs = doc.entry("jobs").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    let jobs = jobs
+        .as_table_mut()
+        .context("`jobs` in config.toml is not a table")?;
+    let key = if jobs.contains_key(job.program) {
+        job.program
+    } else {
+        job.name
+    };
+    let table = jobs.entry(key).or_insert_with(|| Item::Table(Table::new()));
+    let table = table
+        .as_table_like_mut()
+        .with_context(|| format!("[jobs.{key}] in config.toml is not a table"))?;
+    let current = table
+        .get("enabled")
+        .and_then(|i| i.as_bool())
+        .unwrap_or(true);
+    if table.get("enabled").is_some() && current == enabled {
+        return Ok(false);
+    }
+    if table.get("enabled").is_none() && enabled {
+        return Ok(false);
+    }
+    match table.get_mut("enabled") {
+        Some(item) => {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            *item = value(enabled);
+            if let (Some(d), Some(v)) = (decor, item.as_value_mut()) {
+                *v.decor_mut() = d;
+            }
+        }
+        None => {
+            table.insert("enabled", value(enabled));
+        }
+    }
+    save(path, &doc)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_comments_and_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        let text = "# my config\n[voice_memo]\nsettle_seconds = 3 # quick\n\n[jobs.voiceMemo]\nenabled = true   # on\nschedule = \"*/5 * * * *\" # five\n";
+        std::fs::write(&p, text).unwrap();
+        assert!(set_job_enabled(&p, &crate::jobs::VOICE_MEMO, false).unwrap());
+        let out = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            out,
+            text.replace("enabled = true   # on", "enabled = false   # on")
+        );
+        assert!(
+            !set_job_enabled(&p, &crate::jobs::VOICE_MEMO, false).unwrap(),
+            "already disabled"
+        );
+        assert!(set_job_enabled(&p, &crate::jobs::VOICE_MEMO, true).unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
+    }
+
+    #[test]
+    fn adds_a_table_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, "# comment\n[voice_memo]\nconcurrency = 2\n").unwrap();
+        assert!(set_job_enabled(&p, &crate::jobs::JOURNAL, false).unwrap());
+        let out = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            out.starts_with("# comment\n[voice_memo]\nconcurrency = 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[jobs.journalProcessing]\nenabled = false\n"),
+            "{out}"
+        );
+        let cfg = crate::config::Config::parse(&out, &p).unwrap();
+        assert!(!cfg.job(&crate::jobs::JOURNAL).enabled);
+    }
+}
