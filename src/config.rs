@@ -216,6 +216,19 @@ impl Default for JournalConfig {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine.
+    None,
+}
+
+/// `[alerts]`: where to say that a job broke or recovered. Secrets (webhook URLs,
+/// SMTP password) come from the environment variables named here.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
@@ -224,6 +237,14 @@ pub struct AlertsConfig {
     pub webhook_env: String,
     pub healthcheck_url_env: String,
     pub throttle_minutes: u64,
+    /// Email alerts go to these addresses (empty: no email).
+    pub email_to: Vec<String>,
+    pub email_from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username_env: String,
+    pub smtp_password_env: String,
 }
 
 impl Default for AlertsConfig {
@@ -234,6 +255,13 @@ impl Default for AlertsConfig {
             webhook_env: String::new(),
             healthcheck_url_env: String::new(),
             throttle_minutes: 60,
+            email_to: Vec::new(),
+            email_from: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username_env: String::new(),
+            smtp_password_env: String::new(),
         }
     }
 }

@@ -7,10 +7,12 @@
 //! - [`runner`]: what every job run shares: pause, enabled, job lock, logging, history, exit code.
 //! - [`voice_memo`]: the voice-memo pipeline (watch → transcribe → organize → sync → archive).
 //! - [`fsutil`]: atomic writes and durable copies.
+pub mod alerts;
 pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod config_edit;
+pub mod control;
 pub mod exit;
 pub mod fsutil;
 pub mod history;
@@ -21,5 +23,6 @@ pub mod paths;
 pub mod process;
 pub mod run_result;
 pub mod runner;
+pub mod running;
 pub mod state;
 pub mod voice_memo;

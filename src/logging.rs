@@ -38,6 +38,40 @@ fn set_run_id(run_id: &str) {
     if let Ok(mut r) = RUN_ID.write() {
         *r = run_id.to_string();
     }
+    if let Ok(mut t) = RECENT.lock() {
+        t.clear();
+    }
+}
+
+/// The tail of this run's log (for a health-check `/fail` ping).
+static RECENT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+const RECENT_MAX: usize = 10 * 1024;
+
+fn remember(line: &str) {
+    if let Ok(mut t) = RECENT.lock() {
+        t.push_str(line);
+        if t.len() > 2 * RECENT_MAX {
+            let mut cut = t.len() - RECENT_MAX;
+            while !t.is_char_boundary(cut) {
+                cut += 1;
+            }
+            t.drain(..cut);
+        }
+    }
+}
+
+/// The last `max` bytes (at most 10 KiB) of this run's JSON log lines.
+pub fn recent(max: usize) -> String {
+    let t = RECENT.lock().map(|t| t.clone()).unwrap_or_default();
+    let max = max.min(RECENT_MAX);
+    if t.len() <= max {
+        return t;
+    }
+    let mut cut = t.len() - max;
+    while !t.is_char_boundary(cut) {
+        cut += 1;
+    }
+    t[cut..].to_string()
 }
 
 #[derive(Default)]
@@ -91,15 +125,24 @@ impl<S: Subscriber> Layer<S> for JsonLines {
             Value::String(event.metadata().target().to_string()),
         );
         obj.extend(fields.0);
-        if let Ok(mut line) = serde_json::to_vec(&obj) {
-            line.push(b'\n');
-            let _ = self.writer.clone().write_all(&line);
+        if let Ok(mut line) = serde_json::to_string(&obj) {
+            line.push('\n');
+            remember(&line);
+            let _ = self.writer.clone().write_all(line.as_bytes());
         }
     }
 }
 
 /// How much to say on stderr: `-q` nothing, default only what main prints, `-v` info,
 /// `-vv` debug.
+/// `level` for astra's own events; other crates (HTTP, TLS) only at warn, so their
+/// debug lines (hosts, headers) never reach a log.
+fn ours(level: LevelFilter) -> tracing_subscriber::filter::Targets {
+    tracing_subscriber::filter::Targets::new()
+        .with_target("astra", level)
+        .with_default(level.min(LevelFilter::WARN))
+}
+
 pub fn stderr_level(verbose: u8, quiet: bool) -> LevelFilter {
     match (quiet, verbose) {
         (true, _) => LevelFilter::OFF,
@@ -131,7 +174,7 @@ pub fn init(
         .with_writer(std::io::stderr)
         .without_time()
         .with_target(false)
-        .with_filter(stderr_level(verbose, quiet));
+        .with_filter(ours(stderr_level(verbose, quiet)));
     let file_level = if verbose > 0 {
         Level::DEBUG
     } else {
@@ -163,7 +206,7 @@ pub fn init(
             writer,
             job_name: job_name.to_string(),
         }
-        .with_filter(LevelFilter::from_level(file_level));
+        .with_filter(ours(LevelFilter::from_level(file_level)));
         (Some(layer), Some(guard))
     } else {
         (None, None)

@@ -49,6 +49,8 @@ pub enum RunError {
     },
     #[error("waiting for `{program}`: {source}")]
     Wait { program: String, source: io::Error },
+    #[error("`{program}` was stopped: the run is {why}")]
+    Stopped { program: String, why: String },
 }
 
 fn reader<R: Read + Send + 'static>(
@@ -105,12 +107,18 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, RunError> {
     let err = reader(child.stderr.take(), Some(STDERR_KEEP));
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
+    let mut stopped = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            Ok(None) if Instant::now() < deadline && stopped.is_none() => {
+                stopped = crate::control::should_stop();
+                if stopped.is_none() {
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
             Ok(None) => {
-                timed_out = true;
+                timed_out = stopped.is_none();
                 signal_group(child.id(), libc::SIGTERM);
                 let grace_end = Instant::now() + GRACE;
                 while Instant::now() < grace_end {
@@ -135,6 +143,12 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, RunError> {
         stdout,
         stderr,
     };
+    if let Some(stop) = stopped {
+        return Err(RunError::Stopped {
+            program,
+            why: crate::control::describe(stop),
+        });
+    }
     if timed_out {
         let tail = output.stderr_tail(400);
         let stderr = if tail.is_empty() {

@@ -1,19 +1,21 @@
 //! What every job run shares: config, pause and enabled checks, the job lock, logging,
 //! history, the stderr summary and the exit code. A job supplies only its body.
 use crate::config::Config;
+use crate::control::{self, Stop};
 use crate::exit;
 use crate::history;
 use crate::jobs::JobInfo;
 use crate::logging;
 use crate::paths::Paths;
 use crate::run_result::{ItemResult, RunResult, RunStatus, Stages, Stats};
+use crate::running;
 use crate::state::StateStore;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The flags every job program takes.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -82,6 +84,7 @@ pub fn paused() -> bool {
 /// Runs one job from start to exit code. Errors before the run starts (config) are
 /// printed and mapped to exit 2.
 pub fn run_job(job: &dyn Job, opts: &RunOptions) -> u8 {
+    control::install_signal_handlers();
     match run_job_inner(job, opts) {
         Ok(code) => code,
         Err(e) => {
@@ -145,6 +148,17 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         opts.quiet,
         !opts.dry_run,
     )?;
+    let alerts = crate::alerts::Alerter::new(&config, &paths, id);
+    if !opts.dry_run {
+        if let Some(dead) = running::take_stale(&paths, id, &run_id) {
+            tracing::warn!(dead_run = %dead.run_id, "a previous run ended without finishing");
+            history::append(&paths.history, &dead)?;
+            alerts.after_run(&dead);
+        }
+        running::start(&paths, id, &run_id, started_at)?;
+        alerts.ping_start(&run_id);
+    }
+    control::set_timeout(Duration::from_secs(config.job(id).timeout_seconds.max(1)));
     tracing::info!(dry_run = opts.dry_run, "run started");
     let ctx = RunContext {
         paths: &paths,
@@ -155,14 +169,20 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         interactive: std::io::stderr().is_terminal() && !opts.quiet,
     };
     let outcome = job.run(&ctx);
-    let (status, result_msg, stats, stages, items, err) = match outcome {
+    let stop = control::should_stop();
+    let (status, message, stats, stages, items, err) = match outcome {
         Ok(o) => {
-            let status = if o.stats.failed > 0 {
-                RunStatus::Partial
-            } else {
-                RunStatus::Success
+            let status = match stop {
+                Some(Stop::Signal) => RunStatus::Interrupted,
+                Some(Stop::Timeout) => RunStatus::Failed,
+                None if o.stats.failed > 0 => RunStatus::Partial,
+                None => RunStatus::Success,
             };
-            (status, o.message, o.stats, o.stages, o.items, None)
+            let message = match stop {
+                Some(s) => format!("{}; {}", control::describe(s), o.message),
+                None => o.message,
+            };
+            (status, message, o.stats, o.stages, o.items, None)
         }
         Err(e) => (
             RunStatus::Failed,
@@ -180,7 +200,7 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         started_at,
         finished_at: Utc::now(),
         duration_ms: started.elapsed().as_millis() as u64,
-        message: result_msg,
+        message,
         stats,
         stages,
         items: Some(items),
@@ -188,11 +208,13 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     tracing::info!(status = status.as_str(), duration_ms = result.duration_ms, message = %result.message, "run finished");
     if !opts.dry_run {
         history::append(&paths.history, &result)?;
+        alerts.after_run(&result);
+        running::finish(&paths, id);
     }
     print_result(id, opts, &result, ctx.interactive);
     Ok(match (&err, status) {
         (Some(e), _) => exit::code_for(e),
-        (None, RunStatus::Partial) => exit::FAILED,
+        (None, RunStatus::Partial | RunStatus::Failed | RunStatus::Interrupted) => exit::FAILED,
         _ => exit::OK,
     })
 }

@@ -1,5 +1,6 @@
 //! `astra`, the admin CLI: one file per subcommand. Every command prints a readable
 //! table or card, or with `--json` the envelope `{"data", "artifact_type", "title"}`.
+pub mod alert;
 pub mod completions;
 pub mod doctor;
 pub mod failed;
@@ -63,6 +64,9 @@ pub enum Command {
     Notion(notion::NotionCommand),
     /// Check config, paths, permissions, keys, services and schedules.
     Doctor(doctor::DoctorArgs),
+    /// Alerts: send a test message to the configured channels.
+    #[command(subcommand)]
+    Alert(alert::AlertCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Install an agent skill file that teaches an AI agent this CLI.
@@ -97,6 +101,7 @@ pub fn run(cli: Cli) -> u8 {
             Command::Schedule(c) => schedule::run(&ctx, c),
             Command::Notion(c) => notion::run(&ctx, c),
             Command::Doctor(a) => doctor::run(&ctx, a),
+            Command::Alert(c) => alert::run(&ctx, c),
             Command::Completions(a) => completions::run(a),
             Command::Skill(c) => skill::run(&ctx, c),
         }
@@ -148,6 +153,8 @@ mod tests {
             "astra failed purge --dry-run",
             "astra doctor",
             "astra doctor --json",
+            "astra alert test",
+            "astra alert test slack",
             "astra completions zsh",
             "astra skill install",
             "astra skill print",

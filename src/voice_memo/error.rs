@@ -9,6 +9,9 @@ pub enum ItemError {
     Transient(String),
     /// A retry will not help: bytes that are not audio, a symlink out of the inbox.
     Permanent(String),
+    /// The run is stopping (signal or timeout): the memo resumes next run, and this
+    /// attempt does not count.
+    Interrupted(String),
 }
 
 impl ItemError {
@@ -20,11 +23,21 @@ impl ItemError {
     }
     pub fn message(&self) -> &str {
         match self {
-            ItemError::Transient(m) | ItemError::Permanent(m) => m,
+            ItemError::Transient(m) | ItemError::Permanent(m) | ItemError::Interrupted(m) => m,
         }
     }
     pub fn is_permanent(&self) -> bool {
         matches!(self, ItemError::Permanent(_))
+    }
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, ItemError::Interrupted(_))
+    }
+    /// An `Interrupted` error when the run has been asked to stop.
+    pub fn check_stop() -> Result<(), ItemError> {
+        match crate::control::should_stop() {
+            Some(stop) => Err(ItemError::Interrupted(crate::control::describe(stop))),
+            None => Ok(()),
+        }
     }
 }
 

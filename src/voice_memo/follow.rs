@@ -29,6 +29,7 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
         }
     };
     // The first pass creates a missing default inbox before it is watched.
+    crate::control::install_signal_handlers();
     runner::run_job(&VoiceMemoJob, opts);
     let (tx, rx) = mpsc::channel();
     let mut watcher = match notify::recommended_watcher(move |ev| {
@@ -49,15 +50,21 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
     }
     let mut next = Instant::now() + PERIODIC;
     loop {
-        let wait = next.saturating_duration_since(Instant::now());
+        if crate::control::should_stop() == Some(crate::control::Stop::Signal) {
+            return crate::exit::OK;
+        }
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(500));
         match rx.recv_timeout(wait) {
             // A change: run once the file has had time to settle (and not before a
             // pass already due sooner).
             Ok(_) => next = next.min(Instant::now() + settle + Duration::from_millis(500)),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= next => {
                 runner::run_job(&VoiceMemoJob, opts);
                 next = Instant::now() + PERIODIC;
             }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return crate::exit::FAILED,
         }
     }

@@ -115,6 +115,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 stats.processed += 1;
                 stats.discarded += 1;
             }
+            "pending" => stats.skipped += 1,
             _ => stats.failed += 1,
         }
     }

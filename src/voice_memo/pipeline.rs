@@ -99,7 +99,12 @@ impl Pipeline {
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
-                    while let Some((i, c)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    // A stopping run starts no new memo.
+                    while let Some((i, c)) = crate::control::should_stop()
+                        .is_none()
+                        .then(|| queue.lock().ok().and_then(|mut q| q.pop_front()))
+                        .flatten()
+                    {
                         if let Some(b) = &bar {
                             b.set_message(c.name.clone());
                         }
@@ -174,6 +179,14 @@ impl Pipeline {
                 let _ = std::fs::remove_dir_all(self.cache.join(item.id.as_deref().unwrap_or("-")));
                 None
             }
+            Err(e) if e.is_interrupted() => {
+                item.attempts = item.attempts.saturating_sub(1);
+                if let Err(err) = self.save(&c.name, &item) {
+                    tracing::error!(file = %c.name, error = %err, "could not save an interrupted memo");
+                }
+                tracing::info!(file = %c.name, stage = ?item.stage, "memo interrupted; it resumes next run");
+                Some(e.message().to_string())
+            }
             Err(e) => {
                 self.fail(c, &mut item, &e);
                 tracing::warn!(file = %c.name, status = item.status.as_str(), attempts = item.attempts, error = %e, "memo failed");
@@ -243,12 +256,14 @@ impl Pipeline {
                 .unwrap_or(c.recorded_at),
         };
         let cache = self.cache.join(&memo.id);
+        ItemError::check_stop()?;
         let transcript = self.time("transcribe", || self.transcript(&memo, &cache))?;
         if item.stage.is_none() {
             item.stage = Some(Stage::Transcribed);
             self.save(&c.name, item)?;
             crash_point("transcribed");
         }
+        ItemError::check_stop()?;
         let org = self.time("organize", || self.organization(&memo, &transcript, &cache))?;
         if item.stage < Some(Stage::Organized) {
             item.stage = Some(Stage::Organized);
@@ -258,6 +273,7 @@ impl Pipeline {
         if org.discard {
             return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
         }
+        ItemError::check_stop()?;
         if item.stage < Some(Stage::Synced) {
             let previous = item.outputs.clone();
             let mut progress = |o: &crate::state::Outputs| {

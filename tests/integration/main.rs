@@ -3,5 +3,7 @@ mod cli;
 mod crash;
 mod harness;
 mod pipeline;
+mod recorder;
+mod resilience;
 mod runner;
 mod speech;

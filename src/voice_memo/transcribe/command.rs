@@ -48,7 +48,10 @@ fn display(p: &Path) -> String {
 }
 
 fn run_error(what: &str, e: RunError) -> ItemError {
-    ItemError::transient(format!("{what}: {e}"))
+    match e {
+        RunError::Stopped { .. } => ItemError::Interrupted(format!("{what}: {e}")),
+        _ => ItemError::transient(format!("{what}: {e}")),
+    }
 }
 
 /// Converts `input` to a 16 kHz mono 16-bit WAV at `out` with ffmpeg.
