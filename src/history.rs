@@ -43,10 +43,10 @@ pub fn append(path: &Path, result: &RunResult) -> Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("opening history {}", path.display()))?;
+    // One write of the whole line: appenders never interleave. No fsync: history is a
+    // log, and a line lost to a power cut costs nothing that state does not keep.
     f.write_all(&bytes)
-        .with_context(|| format!("appending to history {}", path.display()))?;
-    f.sync_data()
-        .with_context(|| format!("flushing history {}", path.display()))
+        .with_context(|| format!("appending to history {}", path.display()))
 }
 
 /// Reads every parseable line, oldest first (a torn last line from a crash is skipped).

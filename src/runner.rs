@@ -61,6 +61,24 @@ pub struct RunContext<'a> {
     pub run_id: String,
     /// A person is watching stderr (show progress).
     pub interactive: bool,
+    pub job: JobId,
+    pub started_at: chrono::DateTime<Utc>,
+    /// Set once the running record is written.
+    working: std::sync::OnceLock<()>,
+}
+
+impl RunContext<'_> {
+    /// Call before the first write: records this run as running (`locks/<job>.run`),
+    /// so that if it dies the next run records it as interrupted. A run with nothing
+    /// to do never calls it and writes no record.
+    pub fn begin_work(&self) -> Result<()> {
+        if self.opts.dry_run || self.working.get().is_some() {
+            return Ok(());
+        }
+        running::start(self.paths, self.job, &self.run_id, self.started_at)?;
+        let _ = self.working.set(());
+        Ok(())
+    }
 }
 
 /// A job the runner can run.
@@ -155,7 +173,6 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
             history::append(&paths.history, &dead)?;
             alerts.after_run(&dead);
         }
-        running::start(&paths, id, &run_id, started_at)?;
         alerts.ping_start(&run_id);
     }
     control::set_timeout(Duration::from_secs(config.job(id).timeout_seconds.max(1)));
@@ -167,6 +184,9 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         state: StateStore::new(&paths.state),
         run_id: run_id.clone(),
         interactive: std::io::stderr().is_terminal() && !opts.quiet,
+        job: id,
+        started_at,
+        working: std::sync::OnceLock::new(),
     };
     let outcome = job.run(&ctx);
     let stop = control::should_stop();
@@ -209,7 +229,9 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     if !opts.dry_run {
         history::append(&paths.history, &result)?;
         alerts.after_run(&result);
-        running::finish(&paths, id);
+        if ctx.working.get().is_some() {
+            running::finish(&paths, id);
+        }
     }
     print_result(id, opts, &result, ctx.interactive);
     Ok(match (&err, status) {

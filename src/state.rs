@@ -70,6 +70,16 @@ impl StateStore {
         ))
     }
 
+    /// Parses one job's section out of state.json's bytes (errors name the file).
+    pub fn parse_job_bytes<T: DeserializeOwned + Default>(
+        &self,
+        bytes: &[u8],
+        job: &str,
+    ) -> Result<T> {
+        let file: StateFile = serde_json::from_slice(bytes).map_err(|e| self.parse_error(&e))?;
+        self.section(&file, job)
+    }
+
     /// Reads one job's section (default when absent). No lock: saves are atomic renames.
     pub fn load_job<T: DeserializeOwned + Default>(&self, job: &str) -> Result<T> {
         let file = self.read_file()?;

@@ -7,6 +7,7 @@ pub mod error;
 mod follow;
 pub mod organize;
 mod pipeline;
+pub mod seen;
 pub mod sync;
 pub mod transcribe;
 pub mod watch;
@@ -14,7 +15,6 @@ pub mod watch;
 use crate::exit::usage;
 use crate::run_result::{ItemResult, Stages, Stats};
 use crate::runner::{Job, JobId, Outcome, RunContext};
-use crate::state::VoiceMemoState;
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::path::PathBuf;
@@ -60,13 +60,67 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             ..Outcome::default()
         });
     }
-    let state: VoiceMemoState = ctx.state.load_job(JOB.name)?;
     let rules = watch::WatchRules {
         extensions: cfg.extensions.clone(),
         settle: Duration::from_secs(cfg.settle_seconds),
         retry_now: ctx.opts.retry_now,
     };
-    let mut scan = watch::scan(&cfg.inbox, &rules, &state, Utc::now())?;
+    let now = Utc::now();
+    let listed = watch::list(&cfg.inbox, &rules)?;
+    let index = ctx.paths.cache.join("voice-memo").join("seen.idx");
+    // The fast path: an empty inbox, or names the seen-index settles, need no parse
+    // of state.json — unless an interrupted run left memos pending.
+    let quick_pending = if listed.is_empty() {
+        seen::pending_if_current(ctx.state.path(), &index)
+    } else {
+        None
+    };
+    let (open, parsed, waiting) = match quick_pending {
+        Some(0) => (Vec::new(), None, 0),
+        _ => {
+            if !ctx.opts.dry_run {
+                crate::fsutil::create_private_dir(&ctx.paths.cache.join("voice-memo"))?;
+            }
+            let (seen, parsed) = seen::load(ctx.state.path(), &index, ctx.opts.dry_run)?;
+            let mut waiting = 0;
+            let open: Vec<_> = listed
+                .into_iter()
+                .filter(|l| match seen.skip(&l.name, now, ctx.opts.retry_now) {
+                    Some(w) => {
+                        waiting += usize::from(w);
+                        false
+                    }
+                    None => true,
+                })
+                .collect();
+            if open.is_empty() && seen.pending == 0 {
+                (open, None, waiting)
+            } else {
+                let state = match parsed {
+                    Some(s) => s,
+                    None => ctx.state.load_job(JOB.name)?,
+                };
+                (open, Some(state), waiting)
+            }
+        }
+    };
+    let Some(state) = parsed else {
+        let mut stages = Stages::default();
+        stages.add("watch", watch_started.elapsed().as_millis() as u64);
+        let stats = Stats {
+            skipped: waiting as u64,
+            ..Stats::default()
+        };
+        return Ok(Outcome {
+            message: "Nothing to do".into(),
+            stats,
+            stages,
+            items: Vec::new(),
+        });
+    };
+    let listed = open;
+    let mut scan = watch::scan(&cfg.inbox, listed, &rules, &state, now);
+    scan.waiting += waiting;
     if cfg.settle_seconds > 0 && !scan.ready.is_empty() {
         std::thread::sleep(Duration::from_millis(1000.min(cfg.settle_seconds * 1000)));
         let (ready, waiting) = watch::second_look(scan.ready);
@@ -105,6 +159,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     } else {
         0
     };
+    ctx.begin_work()?;
     let pipeline = Pipeline::new(ctx, state)?;
     let items = pipeline.run(&scan.ready, ctx.interactive);
     stages.0.extend(pipeline.stages().0);

@@ -53,28 +53,48 @@ impl WatchRules {
     }
 }
 
-/// Lists `inbox` and returns what is ready now. A missing inbox is an error that says
-/// how to fix it.
-pub fn scan(
-    inbox: &Path,
-    rules: &WatchRules,
-    state: &VoiceMemoState,
-    now: DateTime<Utc>,
-) -> Result<Scan> {
+/// An audio file in the inbox (by name only: nothing is read or stat'ed yet).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// Lists the audio files in `inbox`: wanted extensions, no hidden files or iCloud
+/// placeholders. A missing inbox is an error that says how to fix it.
+pub fn list(inbox: &Path, rules: &WatchRules) -> Result<Vec<Listed>> {
     let entries = fs::read_dir(inbox).with_context(|| {
         format!(
             "cannot list the inbox {}: create it or set [voice_memo] inbox in config.toml (on macOS, Apple's folder needs Full Disk Access)",
             inbox.display()
         )
     })?;
-    let mut scan = Scan::default();
-    let now_sys = SystemTime::from(now);
+    let mut out = Vec::new();
     for entry in entries {
         let entry = entry.with_context(|| format!("listing {}", inbox.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || name.ends_with(".icloud") || !rules.wants_extension(&name) {
             continue;
         }
+        out.push(Listed {
+            name,
+            path: entry.path(),
+        });
+    }
+    Ok(out)
+}
+
+/// Decides which listed files are ready now, by their state and whether they settled.
+pub fn scan(
+    inbox: &Path,
+    listed: Vec<Listed>,
+    rules: &WatchRules,
+    state: &VoiceMemoState,
+    now: DateTime<Utc>,
+) -> Scan {
+    let mut scan = Scan::default();
+    let now_sys = SystemTime::from(now);
+    for Listed { name, path } in listed {
         if let Some(item) = state.items.get(&name) {
             match item.status {
                 s if s.is_done() || s == ItemStatus::Failed => continue,
@@ -89,7 +109,7 @@ pub fn scan(
             }
         }
         scan.seen += 1;
-        match inspect(inbox, &entry.path(), name, now_sys, rules.settle) {
+        match inspect(inbox, &path, name, now_sys, rules.settle) {
             Some(c) => scan.ready.push(c),
             None => scan.waiting += 1,
         }
@@ -99,7 +119,7 @@ pub fn scan(
             .cmp(&b.recorded_at)
             .then_with(|| a.name.cmp(&b.name))
     });
-    Ok(scan)
+    scan
 }
 
 /// Looks at one file: `None` while it is still settling (or is not a file at all).
@@ -227,6 +247,10 @@ mod tests {
             .unwrap()
             .set_modified(t)
             .unwrap();
+    }
+
+    fn scan(d: &Path, rules: &WatchRules, st: &VoiceMemoState, now: DateTime<Utc>) -> Result<Scan> {
+        Ok(super::scan(d, list(d, rules)?, rules, st, now))
     }
 
     #[test]
