@@ -20,5 +20,6 @@ pub mod paths;
 pub mod process;
 pub mod run_result;
 pub mod runner;
+pub mod schedule;
 pub mod state;
 pub mod voice_memo;

@@ -1,0 +1,15 @@
+//! Schedules: cron expressions with Debian semantics, and the crontab, launchd and
+//! systemd renderings that `astra schedule` prints and installs.
+pub mod cron;
+pub mod crontab;
+pub mod describe;
+pub mod fields;
+pub mod launchd;
+pub mod systemd;
+pub mod zone;
+
+pub use cron::CronSchedule;
+pub use zone::{local_zone, parse_zone};
+
+#[cfg(test)]
+mod oracle;
