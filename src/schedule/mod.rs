@@ -6,6 +6,7 @@ pub mod describe;
 pub mod entry;
 pub mod examples;
 pub mod fields;
+pub mod install;
 pub mod launchd;
 pub mod systemd;
 pub mod zone;

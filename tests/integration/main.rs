@@ -3,4 +3,5 @@ mod crash;
 mod harness;
 mod pipeline;
 mod runner;
+mod schedule;
 mod speech;
