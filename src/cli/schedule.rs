@@ -219,7 +219,7 @@ fn explain(ctx: &Ctx, args: ExplainArgs) -> Result<u8> {
     for (i, r) in runs.iter().enumerate() {
         rows.push((if i == 0 { "next runs" } else { "" }, r.clone()));
     }
-    if runs.is_empty() {
+    if runs.is_empty() && args.count > 0 {
         rows.push(("next runs", "never".into()));
     }
     print!("{}", output::card(schedule.expr(), rows));

@@ -58,6 +58,15 @@ fn time_phrase(sec: &Field, min: &Field, hour: &Field, has_seconds: bool) -> (St
         return (format!("{s}, {}", lower_first(&rest)), false);
     }
     let secs = if zero_seconds { None } else { sec.single() };
+    let (time, clock) = minute_hour_phrase(min, hour, secs);
+    match secs {
+        Some(s) if !clock => (format!("{time}, at second {s}"), false),
+        _ => (time, clock),
+    }
+}
+
+/// The minute and hour fields; `secs` is a single non-zero second for clock times.
+fn minute_hour_phrase(min: &Field, hour: &Field, secs: Option<u32>) -> (String, bool) {
     if let (Some(m), Some(h)) = (min.single(), hour.single()) {
         return (format!("At {}", clock(h, m, secs)), true);
     }
@@ -108,6 +117,9 @@ fn unit_phrase(f: &Field, unit: &str) -> String {
         [Part::Any] | [Part::Every(1)] => format!("Every {unit}"),
         [Part::Every(n)] => format!("Every {n} {unit}s"),
         [Part::Value(v)] => format!("At {unit} {v}"),
+        [Part::Range { from, to, step }] if *step > 1 => {
+            format!("Every {} {unit} from {from} to {to}", ordinal(*step))
+        }
         _ => match values_only(f) {
             Some(vs) => format!("At {unit}s {}", join(&nums(&vs))),
             None => format!("At {unit}s {}", parts_phrase(f, &|v| v.to_string())),
@@ -119,6 +131,9 @@ fn hour_phrase(f: &Field) -> String {
     match f.parts.as_slice() {
         [Part::Every(n)] => format!("every {} hour", ordinal(*n)),
         [Part::Value(v)] => format!("hour {v}"),
+        [Part::Range { from, to, step }] if *step > 1 => {
+            format!("every {} hour from {from} to {to}", ordinal(*step))
+        }
         _ => format!("hours {}", parts_phrase(f, &|v| v.to_string())),
     }
 }
@@ -351,6 +366,13 @@ mod tests {
             ("*/15 * * * * *", "Every 15 seconds"),
             ("30 0 8 * * *", "At 08:00:30 every day"),
             ("5,35 */2 * * *", "At minutes 5 and 35 past every 2nd hour"),
+            ("5/15 * * * *", "Every 15th minute from 5 to 59"),
+            (
+                "0 1-23/2 * * *",
+                "At minute 0 past every 2nd hour from 1 to 23",
+            ),
+            ("30 */10 * * * *", "Every 10 minutes, at second 30"),
+            ("*/5 0-30 * * * *", "Every 5 seconds, at minutes 0 to 30"),
         ];
         for (expr, want) in cases {
             assert_eq!(d(expr), want, "{expr}");

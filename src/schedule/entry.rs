@@ -58,13 +58,15 @@ pub fn bin_dir() -> Result<PathBuf> {
 /// The entries of every enabled job, from the registry and the config.
 pub fn enabled_entries(config: &Config, paths: &Paths, bin_dir: &Path) -> Result<Vec<Entry>> {
     let home_is_set = std::env::var_os("ASTRA_HOME").is_some_and(|h| !h.is_empty());
+    let home = absolute(&paths.home)?;
+    let bin_dir = absolute(bin_dir)?;
     let mut out = Vec::new();
     for job in jobs::JOBS {
         let settings = config.job(job);
         if !settings.enabled {
             continue;
         }
-        let mut entry = Entry::new(job, &settings.schedule, bin_dir, &paths.home)?;
+        let mut entry = Entry::new(job, &settings.schedule, &bin_dir, &home)?;
         entry.home_is_set = home_is_set;
         if job.name == jobs::VOICE_MEMO.name {
             entry.watch_paths = vec![config.voice_memo.inbox.clone()];
@@ -72,6 +74,11 @@ pub fn enabled_entries(config: &Config, paths: &Paths, bin_dir: &Path) -> Result
         out.push(entry);
     }
     Ok(out)
+}
+
+/// `path` made absolute against the current directory (a scheduler has another one).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("making {} absolute", path.display()))
 }
 
 /// The entries of the committed examples (`launchd/*.plist`, `crontab.example`): the

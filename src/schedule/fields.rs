@@ -132,10 +132,8 @@ fn parse_part(kind: Kind, p: &str) -> Result<Part> {
     if p == "*" {
         return Ok(Part::Any);
     }
-    if p.contains('L') && !is_name(kind, p)
-        || p.contains('W') && !is_name(kind, p)
-        || p.contains('#')
-    {
+    let modifier = p.contains('#') || (p.contains(['L', 'W']) && !is_name(kind, p));
+    if modifier {
         return Ok(Part::Special(p.to_string()));
     }
     if let Some(step) = p.strip_prefix("*/") {
