@@ -404,6 +404,43 @@ mod tests {
         );
     }
 
+    /// The real-time walk against a brute-force one: every UTC minute whose wall-clock
+    /// time matches, around DST changes (fixed-time jobs follow the wall clock instead).
+    #[test]
+    fn real_time_walk_matches_brute_force() {
+        let exprs = [
+            "*/7 * * * *",
+            "30 * * * *",
+            "0 */2 * * *",
+            "*/20 2 * * *",
+            "15 * * * 0",
+        ];
+        let starts = [
+            ("Australia/Lord_Howe", "2025-04-06 00:50"),
+            ("Australia/Lord_Howe", "2025-10-05 00:50"),
+            ("Europe/Berlin", "2025-10-26 00:50"),
+            ("America/Sao_Paulo", "2018-11-03 22:50"),
+        ];
+        for (zone, start) in starts {
+            let tz: Tz = zone.parse().unwrap();
+            let from = at(tz, start);
+            for expr in exprs {
+                let s = CronSchedule::parse(expr).unwrap();
+                let ours = s.next_n(&from, 12);
+                let mut brute = Vec::new();
+                let mut t = from.with_timezone(&chrono::Utc);
+                while brute.len() < 12 {
+                    t += Duration::minutes(1);
+                    let local = t.with_timezone(&tz);
+                    if s.cron.is_time_matching(&local.naive_local()).unwrap() {
+                        brute.push(local);
+                    }
+                }
+                assert_eq!(ours, brute, "{expr} in {zone} from {start}");
+            }
+        }
+    }
+
     #[test]
     fn aliases_and_names() {
         assert_eq!(

@@ -151,6 +151,18 @@ fn launchd_install_writes_agents_and_bootstraps_them() {
     t.run("astra", &["schedule", "install", "--launchd"])
         .success();
     assert_eq!(calls(&fake).len(), 8);
+    assert_eq!(
+        fs::read_to_string(&plist).unwrap(),
+        text,
+        "the same plist again"
+    );
+
+    // A job disabled since is booted out and its agent removed.
+    let t = t.config("[jobs.journal]\nenabled = false\n");
+    t.run("astra", &["schedule", "install", "--launchd"])
+        .success();
+    assert!(!agents.join("com.astra.journal.plist").exists());
+    assert!(calls(&fake).contains(&format!("launchctl bootout gui/{u}/com.astra.journal")));
 
     t.run("astra", &["schedule", "uninstall", "--launchd"])
         .success();
