@@ -44,22 +44,22 @@ pub fn line(e: &Entry) -> Result<String> {
 
 /// `text` with astra's block put in place of the old one (or appended); every other
 /// line is kept as it was.
-pub fn with_block(text: &str, block: &str) -> String {
-    let (before, after) = split_out_block(text);
+pub fn with_block(text: &str, block: &str) -> Result<String> {
+    let (before, after) = split_out_block(text)?;
     let mut out = before;
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
     out.push_str(block);
     out.push_str(&after);
-    out
+    Ok(out)
 }
 
 /// `text` without astra's block.
-pub fn without_block(text: &str) -> String {
-    let (mut before, after) = split_out_block(text);
+pub fn without_block(text: &str) -> Result<String> {
+    let (mut before, after) = split_out_block(text)?;
     before.push_str(&after);
-    before
+    Ok(before)
 }
 
 /// True when `text` has astra's block.
@@ -67,8 +67,9 @@ pub fn has_block(text: &str) -> bool {
     text.lines().any(|l| l.trim_end() == BEGIN)
 }
 
-/// The lines before astra's block and those after it (the block itself dropped).
-fn split_out_block(text: &str) -> (String, String) {
+/// The lines before astra's block and those after it (the block itself dropped). A
+/// block without its end line is an error: the lines after it may be the user's.
+fn split_out_block(text: &str) -> Result<(String, String)> {
     let mut before = String::new();
     let mut after = String::new();
     let mut state = 0; // 0 before, 1 inside, 2 after
@@ -81,7 +82,12 @@ fn split_out_block(text: &str) -> (String, String) {
             _ => after.push_str(l),
         }
     }
-    (before, after)
+    if state == 1 {
+        return Err(usage(format!(
+            "your crontab has the line {BEGIN:?} but no {END:?} after it; fix it with `crontab -e` and try again"
+        )));
+    }
+    Ok((before, after))
 }
 
 /// The committed `crontab.example`: a short header and the block.
@@ -150,15 +156,18 @@ mod tests {
     fn install_keeps_other_lines_and_is_idempotent() {
         let b = block(&example_entries()).unwrap();
         let mine = "MAILTO=me@example.com\n0 7 * * * /usr/bin/backup\n";
-        let once = with_block(mine, &b);
+        let once = with_block(mine, &b).unwrap();
         assert!(once.starts_with(mine));
-        assert_eq!(with_block(&once, &b), once);
-        assert_eq!(without_block(&once), mine);
-        let no_newline = with_block("0 7 * * * x", &b);
+        assert_eq!(with_block(&once, &b).unwrap(), once);
+        assert_eq!(without_block(&once).unwrap(), mine);
+        let no_newline = with_block("0 7 * * * x", &b).unwrap();
         assert!(no_newline.starts_with("0 7 * * * x\n# BEGIN astra"));
         let middle = format!("a\n{b}z\n");
-        assert_eq!(without_block(&middle), "a\nz\n");
-        assert_eq!(with_block(&middle, &b), middle);
+        assert_eq!(without_block(&middle).unwrap(), "a\nz\n");
+        assert_eq!(with_block(&middle, &b).unwrap(), middle);
+        let unterminated = format!("a\n{BEGIN}\nz\n");
+        assert!(with_block(&unterminated, &b).is_err());
+        assert!(without_block(&unterminated).is_err());
     }
 
     #[test]

@@ -29,8 +29,7 @@ pub struct Entry {
 impl Entry {
     /// The entry for `job` with these settings.
     pub fn new(job: &JobInfo, schedule: &str, bin_dir: &Path, home: &Path) -> Result<Entry> {
-        let schedule = CronSchedule::parse(schedule)
-            .with_context(|| format!("the schedule of {}", job.name))?;
+        let schedule = CronSchedule::parse(schedule)?;
         Ok(Entry {
             job: job.name.to_string(),
             program: job.program.to_string(),
@@ -66,7 +65,15 @@ pub fn enabled_entries(config: &Config, paths: &Paths, bin_dir: &Path) -> Result
         if !settings.enabled {
             continue;
         }
-        let mut entry = Entry::new(job, &settings.schedule, &bin_dir, &home)?;
+        let mut entry =
+            Entry::new(job, &settings.schedule, &bin_dir, &home).with_context(|| {
+                format!(
+                    "{}: [jobs.{}] schedule (fix it, or remove it for the default {:?})",
+                    paths.config.display(),
+                    job.name,
+                    job.default_schedule
+                )
+            })?;
         entry.home_is_set = home_is_set;
         if job.name == jobs::VOICE_MEMO.name {
             entry.watch_paths = vec![config.voice_memo.inbox.clone()];

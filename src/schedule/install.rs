@@ -141,7 +141,7 @@ fn not_installed<'a>(entries: &[Entry]) -> Vec<&'a str> {
 fn install_cron(block: &str) -> Result<Report> {
     let mut report = Report::default();
     let current = crontab_list(&mut report)?;
-    let updated = crontab::with_block(&current, block);
+    let updated = crontab::with_block(&current, block)?;
     if updated != current {
         crontab_write(&updated, &mut report)?;
         report.written.push("crontab".into());
@@ -153,7 +153,7 @@ fn uninstall_cron() -> Result<Report> {
     let mut report = Report::default();
     let current = crontab_list(&mut report)?;
     if crontab::has_block(&current) {
-        crontab_write(&crontab::without_block(&current), &mut report)?;
+        crontab_write(&crontab::without_block(&current)?, &mut report)?;
         report.removed.push("crontab".into());
     }
     Ok(report)

@@ -323,3 +323,30 @@ fn the_default_backend_follows_the_platform() {
         assert_eq!(r.json()["data"]["backend"], "cron");
     }
 }
+
+#[test]
+fn a_bad_schedule_in_the_config_names_the_file_the_key_and_the_expression() {
+    let (t, _fake) = scheduled();
+    let t = t.config("[jobs.voiceMemo]\nschedule = \"every 5 minutes\"\n");
+    let r = t.run("astra", &["schedule", "print", "--cron"]);
+    r.code_is(2);
+    let err = r.stderr();
+    assert!(
+        err.contains("config.toml: [jobs.voiceMemo] schedule"),
+        "{err}"
+    );
+    assert!(err.contains("\"every 5 minutes\""), "{err}");
+}
+
+#[test]
+fn a_crontab_with_an_unterminated_block_is_left_alone() {
+    let (t, fake) = scheduled();
+    let mine = "# BEGIN astra (managed by astra schedule install)\n0 7 * * * /usr/bin/backup\n";
+    fs::write(fake.join("crontab"), mine).unwrap();
+    for cmd in ["install", "uninstall"] {
+        let r = t.run("astra", &["schedule", cmd, "--cron"]);
+        r.code_is(2);
+        assert!(r.stderr().contains("# END astra"), "{}", r.stderr());
+    }
+    assert_eq!(fs::read_to_string(fake.join("crontab")).unwrap(), mine);
+}
