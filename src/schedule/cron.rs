@@ -9,6 +9,10 @@
 //! - every other job (`*/5 * * * *`, `0 * * * *`, 6 fields with seconds) follows real
 //!   elapsed time: each instant whose wall-clock time matches, so nothing in a gap and
 //!   twice in a repeated hour.
+//!
+//! croner parses the fields (names, steps, `L`, `W`, `#`) and finds wall-clock
+//! matches; the walk across DST changes is done here, because croner's own treats only
+//! single-value times as fixed and runs a 6-field fixed time after a gap.
 use super::fields::{Field, Kind};
 use crate::exit::usage;
 use anyhow::Result;
