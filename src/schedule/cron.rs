@@ -86,20 +86,25 @@ impl CronSchedule {
             .dom_and_dow(day_and)
             .build()
             .parse(&texts.join(" "))
-            .map_err(|e| croner_message(&e))?;
+            .map_err(|e| locate_error(&texts, &e))?;
         let fields = parse_fields(&texts)?;
         if day_and {
             check_day_exists(&fields)?;
         }
         let has_seconds = words.len() == 6;
         let wall_clock = !has_seconds && !texts[1].starts_with('*') && !texts[2].starts_with('*');
-        Ok(CronSchedule {
+        let schedule = CronSchedule {
             expr: expr.to_string(),
             fields,
             has_seconds,
             cron,
             wall_clock,
-        })
+        };
+        let epoch = chrono::Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
+        if epoch.and_then(|t| schedule.next_after(&t)).is_none() {
+            return Err("no date ever matches it, so it would never run".into());
+        }
+        Ok(schedule)
     }
 
     /// The expression as written (trimmed).
@@ -230,9 +235,35 @@ fn check_characters(texts: &[&str]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Croner's complaint, with the field it is about: each field is tried alone.
+fn locate_error(texts: &[&str], e: &croner::errors::CronError) -> String {
+    let parser = CronParser::builder()
+        .seconds(Seconds::Required)
+        .year(Year::Disallowed)
+        .sloppy_ranges(true)
+        .build();
+    for (i, kind) in KINDS.iter().enumerate() {
+        let mut alone = ["0", "*", "*", "*", "*", "*"];
+        alone[i] = texts[i];
+        if let Err(field_error) = parser.parse(&alone.join(" ")) {
+            return format!(
+                "the {} field {:?}: {}",
+                kind.name(),
+                texts[i],
+                croner_message(&field_error)
+            );
+        }
+    }
+    croner_message(e)
+}
+
+/// Croner's message without its prefixes and final full stop.
 fn croner_message(e: &croner::errors::CronError) -> String {
     let msg = e.to_string();
-    msg.trim_end_matches('.').to_string()
+    let msg = msg
+        .trim_start_matches("Component error: ")
+        .trim_start_matches("Invalid pattern: ");
+    msg.trim_end_matches('.').to_lowercase()
 }
 
 fn parse_fields(texts: &[&str]) -> std::result::Result<[Field; 6], String> {
@@ -470,5 +501,10 @@ mod tests {
             assert!(msg.contains(&format!("{bad:?}")), "{msg}");
             assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
         }
+        let e = CronSchedule::parse("0 24 * * *").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("the hour field \"24\": number out of bounds"),
+            "{e:#}"
+        );
     }
 }
