@@ -24,5 +24,6 @@ pub mod process;
 pub mod run_result;
 pub mod runner;
 pub mod running;
+pub mod schedule;
 pub mod state;
 pub mod voice_memo;

@@ -6,4 +6,5 @@ mod pipeline;
 mod recorder;
 mod resilience;
 mod runner;
+mod schedule;
 mod speech;

@@ -211,9 +211,6 @@ fn journal_and_admin_commands_not_built_yet_say_so() {
     let r = t.run("journal", &[]);
     r.code_is(2);
     assert!(r.stderr().contains("not built yet"));
-    let r = t.run("astra", &["schedule", "print"]);
-    r.code_is(2);
-    assert!(r.stderr().contains("not built yet"));
     t.run("astra", &["init", "--force"]).success();
     let written = fs::read_to_string(t.home.join("config.toml")).unwrap();
     assert!(
