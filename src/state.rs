@@ -283,13 +283,31 @@ impl<'de> Visitor<'de> for VoiceMemoVisitor {
     }
 }
 
-/// The `journalProcessing` section (the journal job extends it).
+/// The `journalProcessing` section: the original's `{"lastRun": …}` plus what each
+/// summary and weekly review was built from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct JournalState {
     #[serde(rename = "lastRun", default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<DateTime<Utc>>,
+    /// Summarised days by date (`2026-01-14`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub days: BTreeMap<String, DayRecord>,
+    /// Written weekly reviews by week (`2026-W03`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub weeks: BTreeMap<String, DayRecord>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// What one summary (or weekly review) was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRecord {
+    /// The fingerprint of the entries it summarises.
+    pub fingerprint: String,
+    pub summarized_at: DateTime<Utc>,
+    /// How many entries (days, for a week) it covers.
+    #[serde(default)]
+    pub entries: usize,
 }
 
 #[cfg(test)]
