@@ -325,6 +325,17 @@ fn cosine(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
     if d == 0.0 { 0.0 } else { dot / d }
 }
 
+/// TextRank's similarity: the shared terms (weighted by TF-IDF) over the sum of the
+/// sentences' log lengths, so a long sentence is not favoured for its length alone.
+fn overlap(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
+    let shared: f64 = a
+        .iter()
+        .filter_map(|(t, x)| b.get(t).map(|y| x.min(*y)))
+        .sum();
+    let len = |v: &HashMap<&str, f64>| (1.0 + v.len() as f64).ln();
+    shared / (len(a) + len(b))
+}
+
 /// Sentence indices, most representative first: TextRank (PageRank over the cosine
 /// similarity graph), damped for sentences with fewer than four content words; ties
 /// go to the earlier sentence.
@@ -349,7 +360,7 @@ pub(crate) fn textrank(vectors: &[HashMap<&str, f64>]) -> Vec<f64> {
                     if i == j {
                         0.0
                     } else {
-                        cosine(&vectors[i], &vectors[j])
+                        overlap(&vectors[i], &vectors[j])
                     }
                 })
                 .collect()
@@ -687,6 +698,70 @@ mod tests {
             s.insights,
             ["I noticed I always get sick after a week of bad sleep."]
         );
+    }
+
+    fn fixture(text: &str, date: &str) -> DaySummary {
+        let day = crate::journal::markdown::parse_day(text, date.parse().unwrap());
+        Extractive.summarize(&day).unwrap()
+    }
+
+    #[test]
+    fn fixture_days_summarise_to_their_key_sentences() {
+        let launch = fixture(
+            include_str!("../../tests/fixtures/journal/2026-01-14.md"),
+            "2026-01-14",
+        );
+        assert_eq!(
+            launch.summary,
+            "Made coffee and went through the launch checklist for Friday. \
+             We talked about the launch and she thinks we should cut the referral feature from Friday's launch. \
+             The payments team finally signed off, so the launch can go ahead on Friday without the referral feature."
+        );
+        assert_eq!(launch.mood, Mood::Good);
+        assert_eq!(
+            launch.themes,
+            [
+                "launch",
+                "payments team",
+                "referral feature",
+                "checklist",
+                "friday"
+            ]
+        );
+        assert_eq!(launch.insights.len(), 2);
+        let weekend = fixture(
+            include_str!("../../tests/fixtures/journal/2026-01-17.md"),
+            "2026-01-17",
+        );
+        assert_eq!(
+            weekend.summary,
+            "Leo wants to try baking sourdough himself next weekend. \
+             Long bike ride along the coast, almost sixty kilometres.",
+            "one sentence from each entry, not the two that only share \"ride\""
+        );
+        assert_eq!(weekend.mood, Mood::Great);
+        assert_eq!(weekend.themes, ["ride", "leo", "sourdough", "coast"]);
+        let retro = fixture(
+            include_str!("../../tests/fixtures/journal/2026-01-18.md"),
+            "2026-01-18",
+        );
+        assert_eq!(retro.mood, Mood::Low, "anxious, then \"wasn't as bad\"");
+        assert_eq!(retro.themes, ["launch retro"]);
+        assert_eq!(
+            retro.insights,
+            ["I noticed that writing things down makes the worry smaller."]
+        );
+    }
+
+    #[test]
+    fn a_repeated_thought_is_summarised_once() {
+        let s = summarize_texts(&[
+            "The garden fence blew down in the storm last night. Called the landlord about the fence.",
+            "The fence in the garden blew down in last night's storm. The landlord will send someone about the fence on Monday. Made soup.",
+            "Spent the evening reading about fence repairs and garden storms. Finished the soup.",
+        ]);
+        let fences = s.summary.matches("blew down").count();
+        assert_eq!(fences, 1, "{}", s.summary);
     }
 
     #[test]
