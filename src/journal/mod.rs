@@ -205,16 +205,22 @@ impl<'a> Run<'a> {
             Force::Today => self.today,
         };
         let location = self.store.day_location(date);
-        match self.store.load_day(date)? {
-            Some(day) if !day.entries.is_empty() => Ok(vec![Due {
+        match self.store.load_day(date) {
+            Ok(Some(day)) if !day.entries.is_empty() => Ok(vec![Due {
                 day,
                 reason: Reason::Forced,
             }]),
-            Some(_) => Ok(Vec::new()),
-            None if force == Force::Today => Ok(Vec::new()),
-            None => Err(usage(format!(
+            Ok(Some(_)) => Ok(Vec::new()),
+            Ok(None) if force == Force::Today => Ok(Vec::new()),
+            Ok(None) => Err(usage(format!(
                 "--day {date}: there is no journal for that day ({location} does not exist)"
             ))),
+            Err(e) => {
+                self.stats.found += 1;
+                self.days_found += 1;
+                self.fail(date, &e);
+                Ok(Vec::new())
+            }
         }
     }
 

@@ -425,3 +425,39 @@ fn an_openai_summary_provider_is_refused_for_now() {
         r.stderr()
     );
 }
+
+#[test]
+fn a_day_ends_in_the_configured_zone_or_the_systems() {
+    // 25 hours apart: today in Pago Pago has already ended in Kiritimati.
+    let d = Utc::now()
+        .with_timezone(&chrono_tz::Pacific::Pago_Pago)
+        .date_naive();
+    let text = day_text(d, &[("9:00 AM", "Flew over the date line and lost a day.")]);
+    let west = Test::new()
+        .config(NO_WEEKLY)
+        .day(d, &text)
+        .env("TZ", "Pacific/Pago_Pago");
+    assert_eq!(
+        west.journal(&[]).json()["stats"]["found"],
+        0,
+        "not over in TZ's zone"
+    );
+    let east = Test::new()
+        .config(NO_WEEKLY)
+        .day(d, &text)
+        .env("TZ", "Pacific/Kiritimati");
+    assert_eq!(
+        east.journal(&[]).json()["stats"]["processed"],
+        1,
+        "over in TZ's zone"
+    );
+    let configured = Test::new()
+        .config("[journal]\nweekly_review_day = \"\"\ntime_zone = \"Pacific/Kiritimati\"\n")
+        .day(d, &text)
+        .env("TZ", "Pacific/Pago_Pago");
+    assert_eq!(
+        configured.journal(&[]).json()["stats"]["processed"],
+        1,
+        "time_zone wins over TZ"
+    );
+}
