@@ -19,7 +19,7 @@ use crate::state::{DayRecord, JournalState, Outputs};
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use days::{DayStatus, Reason, Zone};
-use model::{Day, JournalStore, Summarizer, Written};
+use model::{Day, DaySummary, JournalStore, Summarizer, Written};
 use std::time::{Duration, Instant};
 use weekly::WeekSpan;
 
@@ -230,8 +230,14 @@ impl<'a> Run<'a> {
         for d in due {
             let date = d.day.date;
             match self.summarise(&d) {
-                Ok(written) => {
-                    tracing::info!(day = %date, reason = d.reason.as_str(), changed = written == Written::Changed, "summarised");
+                Ok((written, summary)) => {
+                    let changed = written == Written::Changed;
+                    let mood = summary.mood.as_str();
+                    tracing::info!(day = %date, reason = d.reason.as_str(), changed, mood, "summarised");
+                    if self.ctx.interactive {
+                        let themes = summary.themes.join(", ");
+                        eprintln!("  ✓ {date} ({}): {mood}; {themes}", d.reason.as_str());
+                    }
                     done += 1;
                     self.stats.processed += 1;
                     let location = self.store.day_location(date);
@@ -244,7 +250,7 @@ impl<'a> Run<'a> {
         done
     }
 
-    fn summarise(&mut self, due: &Due) -> Result<Written> {
+    fn summarise(&mut self, due: &Due) -> Result<(Written, DaySummary)> {
         let fingerprint = due.day.fingerprint();
         let started = Instant::now();
         let summary = self
@@ -271,7 +277,7 @@ impl<'a> Run<'a> {
                 })?;
             self.state.days.insert(key, record);
         }
-        Ok(written)
+        Ok((written, summary))
     }
 
     /// The week to review in this run, if the review is on, its week has entries and
