@@ -512,7 +512,7 @@ pub fn week_block(r: &WeekReview) -> String {
         non_empty(moods.join(", "), "no mood recorded")
     ));
     let themes: Vec<String> = r
-        .themes(8)
+        .themes(6)
         .iter()
         .map(|(t, n)| {
             if *n > 1 {

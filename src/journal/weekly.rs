@@ -92,7 +92,7 @@ fn week_day(day: &Day, summarizer: &dyn Summarizer) -> Result<WeekDay> {
     if let Some(s) = day.stored.as_ref().filter(|_| day.processed) {
         return Ok(WeekDay {
             date: day.date,
-            line: first_sentence(&s.summary),
+            line: headline(&s.summary, &s.themes),
             mood: s.mood,
             themes: s.themes.clone(),
         });
@@ -100,19 +100,31 @@ fn week_day(day: &Day, summarizer: &dyn Summarizer) -> Result<WeekDay> {
     let s = summarizer.summarize(day)?;
     Ok(WeekDay {
         date: day.date,
-        line: first_sentence(&s.summary),
+        line: headline(&s.summary, &s.themes),
         mood: Some(s.mood),
         themes: s.themes,
     })
 }
 
-/// The first sentence of a summary (all of it when it has one).
-fn first_sentence(s: &str) -> String {
-    let sentences = super::extractive::split_sentences(s);
-    sentences
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| s.trim().to_string())
+/// The summary's sentence that names the most of the day's themes (the first on a
+/// tie): one line that stands for the day.
+fn headline(summary: &str, themes: &[String]) -> String {
+    let sentences = super::extractive::split_sentences(summary);
+    let named = |s: &String| {
+        let lower = s.to_lowercase();
+        themes
+            .iter()
+            .filter(|t| lower.contains(&t.to_lowercase()))
+            .count()
+    };
+    let mut best: Option<(usize, &String)> = None;
+    for s in &sentences {
+        let n = named(s);
+        if best.is_none_or(|(b, _)| n > b) {
+            best = Some((n, s));
+        }
+    }
+    best.map_or_else(|| summary.trim().to_string(), |(_, s)| s.clone())
 }
 
 #[cfg(test)]
@@ -145,6 +157,19 @@ mod tests {
         );
         assert_eq!(friday.label, "2026-W03", "its middle day, Tuesday the 13th");
         assert_eq!(due_week(d("2027-01-03"), Weekday::Sun).label, "2026-W53");
+    }
+
+    #[test]
+    fn the_headline_names_the_most_themes() {
+        let themes = ["launch".to_string(), "payments team".to_string()];
+        assert_eq!(
+            headline(
+                "Made coffee. The launch is on. The payments team signed off on the launch.",
+                &themes
+            ),
+            "The payments team signed off on the launch."
+        );
+        assert_eq!(headline("One. Two.", &[]), "One.");
     }
 
     #[test]
@@ -183,7 +208,10 @@ mod tests {
         };
         let span = due_week(d("2026-01-18"), Weekday::Sun);
         let r = build(&span, &[processed, fresh], &Extractive, vec![]).unwrap();
-        assert_eq!(r.days[0].line, "Stored line one.");
+        assert_eq!(
+            r.days[0].line, "Stored line one.",
+            "no theme named: the first"
+        );
         assert_eq!(r.days[0].mood, Some(Mood::Low));
         assert_eq!(
             r.days[1].line,
