@@ -6,7 +6,7 @@
 //! repeated two-word phrases) that come up most often across the most entries.
 use super::model::{Day, DaySummary, Mood, Summarizer};
 use anyhow::Result;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Words too common to say anything about a day.
 const STOP_WORDS: &str = "a about above after again against all am an and any are aren't as at \
@@ -125,8 +125,8 @@ pub fn summarize_texts(entries: &[&str]) -> DaySummary {
         .flat_map(|(i, t)| split_sentences(t).into_iter().map(move |s| (i, s)))
         .map(|(i, s)| Sentence::new(s, i))
         .collect();
-    let ranked = rank(&sentences);
     let vectors = tfidf(&sentences);
+    let ranked = rank(&sentences, &vectors);
     let chosen = choose(&ranked, &vectors, summary_length(sentences.len()));
     let summary = chosen
         .iter()
@@ -246,7 +246,7 @@ fn is_content(w: &str) -> bool {
 }
 
 /// A light suffix stemmer: plurals, `-ing`, `-ed` (with the doubled consonant undone),
-/// so "runs", "running" and "ran" → "run", "ran"; "meetings" → "meet".
+/// so "runs" and "running" → "run", "stories" → "story", "meetings" → "meet".
 pub fn stem(word: &str) -> String {
     let w = word.trim_end_matches("'s");
     let w = plural(w);
@@ -293,10 +293,13 @@ fn finish(s: &str) -> String {
 
 // ---------------------------------------------------------------- ranking
 
+/// A sentence's TF-IDF weights by term (ordered, so sums are the same on every run).
+type Vector<'a> = BTreeMap<&'a str, f64>;
+
 /// TF-IDF vectors (sentences as documents), as term → weight maps.
-fn tfidf(sentences: &[Sentence]) -> Vec<HashMap<&str, f64>> {
+fn tfidf(sentences: &[Sentence]) -> Vec<Vector<'_>> {
     let n = sentences.len() as f64;
-    let mut df: HashMap<&str, f64> = HashMap::new();
+    let mut df: Vector<'_> = BTreeMap::new();
     for s in sentences {
         let unique: BTreeSet<&str> = s.terms.iter().map(String::as_str).collect();
         for t in unique {
@@ -306,7 +309,7 @@ fn tfidf(sentences: &[Sentence]) -> Vec<HashMap<&str, f64>> {
     sentences
         .iter()
         .map(|s| {
-            let mut v: HashMap<&str, f64> = HashMap::new();
+            let mut v: Vector<'_> = BTreeMap::new();
             for t in &s.terms {
                 *v.entry(t.as_str()).or_default() += 1.0;
             }
@@ -318,29 +321,29 @@ fn tfidf(sentences: &[Sentence]) -> Vec<HashMap<&str, f64>> {
         .collect()
 }
 
-fn cosine(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
+fn cosine(a: &Vector<'_>, b: &Vector<'_>) -> f64 {
     let dot: f64 = a.iter().filter_map(|(t, x)| b.get(t).map(|y| x * y)).sum();
-    let norm = |v: &HashMap<&str, f64>| v.values().map(|x| x * x).sum::<f64>().sqrt();
+    let norm = |v: &Vector<'_>| v.values().map(|x| x * x).sum::<f64>().sqrt();
     let d = norm(a) * norm(b);
     if d == 0.0 { 0.0 } else { dot / d }
 }
 
 /// TextRank's similarity: the shared terms (weighted by TF-IDF) over the sum of the
 /// sentences' log lengths, so a long sentence is not favoured for its length alone.
-fn overlap(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
+fn overlap(a: &Vector<'_>, b: &Vector<'_>) -> f64 {
     let shared: f64 = a
         .iter()
         .filter_map(|(t, x)| b.get(t).map(|y| x.min(*y)))
         .sum();
-    let len = |v: &HashMap<&str, f64>| (1.0 + v.len() as f64).ln();
+    let len = |v: &Vector<'_>| (1.0 + v.len() as f64).ln();
     shared / (len(a) + len(b))
 }
 
 /// Sentence indices, most representative first: TextRank (PageRank over the cosine
 /// similarity graph), damped for sentences with fewer than four content words; ties
 /// go to the earlier sentence.
-fn rank(sentences: &[Sentence]) -> Vec<usize> {
-    let scores = textrank(&tfidf(sentences));
+fn rank(sentences: &[Sentence], vectors: &[Vector<'_>]) -> Vec<usize> {
+    let scores = textrank(vectors);
     let mut order: Vec<usize> = (0..sentences.len()).collect();
     let weight = |i: usize| scores[i] * (sentences[i].terms.len() as f64 / 4.0).min(1.0);
     order.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
@@ -348,7 +351,7 @@ fn rank(sentences: &[Sentence]) -> Vec<usize> {
 }
 
 /// PageRank scores over the weighted similarity graph.
-pub(crate) fn textrank(vectors: &[HashMap<&str, f64>]) -> Vec<f64> {
+fn textrank(vectors: &[Vector<'_>]) -> Vec<f64> {
     let n = vectors.len();
     if n == 0 {
         return Vec::new();
@@ -390,7 +393,7 @@ pub(crate) fn textrank(vectors: &[HashMap<&str, f64>]) -> Vec<f64> {
 
 /// The top `k` ranked sentences, skipping near-repeats of one already chosen, in the
 /// order they were said.
-fn choose(ranked: &[usize], vectors: &[HashMap<&str, f64>], k: usize) -> Vec<usize> {
+fn choose(ranked: &[usize], vectors: &[Vector<'_>], k: usize) -> Vec<usize> {
     let mut chosen: Vec<usize> = Vec::new();
     for &i in ranked {
         if chosen.len() == k {
