@@ -32,7 +32,8 @@ const NOT_THEMES: &str = "today yesterday tomorrow tonight morning afternoon eve
     let put give gave find found seem seemed first last next new old big small long little \
     whole able sure though since back around again another every pretty quite almost enough \
     probably definitely literally realized realised learned learnt noticed decided remember \
-    should want hope glad done finally right left good bad better worse best worst";
+    should want hope glad done finally right left good bad better worse best worst \
+    monday tuesday wednesday thursday friday saturday sunday weekend";
 /// A negation flips the mood word up to this many words after it.
 const NEGATORS: &str = "not no never hardly barely nothing without nobody neither nor cannot";
 const NEGATION_WINDOW: usize = 3;
@@ -111,7 +112,9 @@ struct Sentence {
     text: String,
     /// Which entry it came from.
     entry: usize,
-    /// Every word, lowercased, apostrophes normalised.
+    /// Every word as written, apostrophes normalised.
+    raw: Vec<String>,
+    /// The same words, lowercased.
     words: Vec<String>,
     /// Stems of the content words (stop words removed).
     terms: Vec<String>,
@@ -144,7 +147,8 @@ pub fn summarize_texts(entries: &[&str]) -> DaySummary {
 
 impl Sentence {
     fn new(text: String, entry: usize) -> Sentence {
-        let words = words(&text);
+        let raw = raw_words(&text);
+        let words: Vec<String> = raw.iter().map(|w| w.to_lowercase()).collect();
         let terms = words
             .iter()
             .filter(|w| is_content(w))
@@ -153,6 +157,7 @@ impl Sentence {
         Sentence {
             text,
             entry,
+            raw,
             words,
             terms,
         }
@@ -226,10 +231,9 @@ fn is_abbreviation(before: &str) -> bool {
     listed(ABBREVIATIONS, &last) || (last.len() == 1 && last.chars().all(char::is_alphabetic))
 }
 
-/// The words of a sentence, lowercased, with `’` as `'`.
-fn words(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .replace(['’', '‘'], "'")
+/// The words of a sentence as written, with `’` as `'`.
+fn raw_words(s: &str) -> Vec<String> {
+    s.replace(['’', '‘'], "'")
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
         .map(|w| w.trim_matches(['\'', '-']))
         .filter(|w| !w.is_empty())
@@ -462,31 +466,42 @@ struct Candidate {
     count: usize,
     entries: BTreeSet<usize>,
     first: usize,
-    /// Surface forms and how often each was used.
+    /// Written forms (not at a sentence start) and how often each was used.
     forms: BTreeMap<String, usize>,
+    /// The lowercase form first seen (the fallback).
+    lower: String,
 }
 
 impl Candidate {
-    fn add(&mut self, form: String, entry: usize, position: usize) {
+    /// Counts one occurrence; `form` is how it was written (`None` at the start of a
+    /// sentence, where a capital says nothing).
+    fn add(&mut self, lower: String, form: Option<String>, entry: usize, position: usize) {
         if self.count == 0 {
             self.first = position;
+            self.lower = lower;
         }
         self.count += 1;
         self.entries.insert(entry);
-        *self.forms.entry(form).or_default() += 1;
+        if let Some(f) = form {
+            *self.forms.entry(f).or_default() += 1;
+        }
     }
 
     fn score(&self) -> usize {
         self.count * self.entries.len()
     }
 
-    /// The most used surface form (the shortest on a tie).
+    /// The most used written form ("Leo", "launch"; fewer capitals on a tie).
     fn form(&self) -> String {
+        let capitals = |s: &str| s.chars().filter(|c| c.is_uppercase()).count();
         self.forms
             .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.len().cmp(&a.0.len())))
-            .map(|(f, _)| f.clone())
-            .unwrap_or_default()
+            .max_by(|a, b| {
+                a.1.cmp(b.1)
+                    .then(capitals(b.0).cmp(&capitals(a.0)))
+                    .then(b.0.len().cmp(&a.0.len()))
+            })
+            .map_or_else(|| self.lower.clone(), |(f, _)| f.clone())
     }
 }
 
@@ -554,6 +569,7 @@ fn theme_candidates(sentences: &[Sentence]) -> (Candidates, Candidates) {
     let mut pairs = Candidates::new();
     let mut position = 0;
     for s in sentences {
+        let written = |k: usize| (k > 0).then(|| s.raw[k].clone());
         for (k, w) in s.words.iter().enumerate() {
             position += 1;
             if !is_theme_word(w) {
@@ -562,15 +578,15 @@ fn theme_candidates(sentences: &[Sentence]) -> (Candidates, Candidates) {
             words
                 .entry(vec![stem(w)])
                 .or_default()
-                .add(w.clone(), s.entry, position);
-            if let Some(prev) = k.checked_sub(1).map(|p| &s.words[p])
-                && is_theme_word(prev)
+                .add(w.clone(), written(k), s.entry, position);
+            if let Some(p) = k.checked_sub(1)
+                && is_theme_word(&s.words[p])
             {
-                pairs.entry(vec![stem(prev), stem(w)]).or_default().add(
-                    format!("{prev} {w}"),
-                    s.entry,
-                    position,
-                );
+                let form = written(p).map(|prev| format!("{prev} {}", s.raw[k]));
+                pairs
+                    .entry(vec![stem(&s.words[p]), stem(w)])
+                    .or_default()
+                    .add(format!("{} {w}", s.words[p]), form, s.entry, position);
             }
         }
     }
@@ -728,7 +744,7 @@ mod tests {
                 "payments team",
                 "referral feature",
                 "checklist",
-                "friday"
+                "walk"
             ]
         );
         assert_eq!(launch.insights.len(), 2);
@@ -743,7 +759,11 @@ mod tests {
             "one sentence from each entry, not the two that only share \"ride\""
         );
         assert_eq!(weekend.mood, Mood::Great);
-        assert_eq!(weekend.themes, ["ride", "leo", "sourdough", "coast"]);
+        assert_eq!(
+            weekend.themes,
+            ["ride", "Leo", "sourdough", "coast"],
+            "a name keeps its capital"
+        );
         let retro = fixture(
             include_str!("../../tests/fixtures/journal/2026-01-18.md"),
             "2026-01-18",
