@@ -370,6 +370,18 @@ mod tests {
     }
 
     #[test]
+    fn journal_state_keeps_the_original_shape() {
+        let original = r#"{"lastRun":"2025-01-05T09:00:00Z"}"#;
+        let j: JournalState = serde_json::from_str(original).unwrap();
+        assert!(j.days.is_empty());
+        assert_eq!(serde_json::to_string(&j).unwrap(), original);
+        let with_day = r#"{"lastRun":"2025-01-05T09:00:00Z","days":{"2025-01-04":{"fingerprint":"sha256:00","summarized_at":"2025-01-05T09:00:00Z","entries":2}}}"#;
+        let j: JournalState = serde_json::from_str(with_day).unwrap();
+        assert_eq!(j.days["2025-01-04"].entries, 2);
+        assert_eq!(serde_json::to_string(&j).unwrap(), with_day);
+    }
+
+    #[test]
     fn corrupt_file_is_a_usage_error_and_untouched() {
         let (_d, s) = store();
         std::fs::write(s.path(), b"{\"jobs\": {\"voiceMemo\": ").unwrap();
