@@ -131,11 +131,14 @@ pub fn summarize_texts(entries: &[&str]) -> DaySummary {
     let vectors = tfidf(&sentences);
     let ranked = rank(&sentences, &vectors);
     let chosen = choose(&ranked, &vectors, summary_length(sentences.len()));
-    let summary = chosen
+    let mut summary = chosen
         .iter()
         .map(|&i| finish(&sentences[i].text))
         .collect::<Vec<_>>()
         .join(" ");
+    if summary.is_empty() {
+        summary = "(The entries have no sentences to summarise.)".into();
+    }
     DaySummary {
         summary,
         mood: mood(&sentences),
@@ -794,6 +797,13 @@ mod tests {
         assert_eq!(summary_length(14), 3);
         let one = summarize_texts(&["Quiet day. Read a book about birds."]);
         assert_eq!(one.summary, "Read a book about birds.");
+        let none = summarize_texts(&["👍 🎉"]);
+        assert_eq!(
+            none.summary,
+            "(The entries have no sentences to summarise.)"
+        );
+        assert_eq!(none.mood, Mood::Okay);
+        assert!(none.themes.is_empty() && none.insights.is_empty());
     }
 
     #[test]

@@ -166,17 +166,17 @@ pub fn parse_day(text: &str, date: NaiveDate) -> Day {
     }
 }
 
-/// The `### ` sections of `body`; each runs to the next heading of level 1 to 3.
-/// Marker comments are dropped from the text.
+/// The `### ` sections of `body` that have text; each runs to the next heading of
+/// level 1 to 3. Marker comments are dropped from the text.
 pub fn parse_entries(body: &str) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut current: Option<(String, Vec<&str>)> = None;
     let flush = |cur: Option<(String, Vec<&str>)>, out: &mut Vec<Entry>| {
         if let Some((heading, lines)) = cur {
-            out.push(Entry {
-                heading,
-                text: lines.join("\n").trim().to_string(),
-            });
+            let text = lines.join("\n").trim().to_string();
+            if !text.is_empty() {
+                out.push(Entry { heading, text });
+            }
         }
     };
     for line in body.lines() {
@@ -655,6 +655,16 @@ mod tests {
             out.contains("<!-- /astra:summary -->\n\n### 9:00 AM\nHello.\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_heading_without_text_is_not_an_entry() {
+        let day = parse_day(
+            "# T\n\n### 9:00 AM\n<!-- astra:x:j0 -->\n\n### 9:05 AM\nHi.\n",
+            date(),
+        );
+        assert_eq!(day.entries.len(), 1);
+        assert_eq!(day.entries[0].heading, "9:05 AM");
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub fn wait_for(
                 crate::jobs::all_names().join(", ")
             ))
         })?;
+        if job == super::JOB {
+            // Its own lock is the runner's; waiting for it would never end.
+            continue;
+        }
         let path = paths.job_lock(job.program);
         let file = OpenOptions::new()
             .create(true)
@@ -118,6 +122,14 @@ mod tests {
             "{e:#}"
         );
         assert_eq!(crate::exit::code_for(&e), crate::exit::FAILED);
+    }
+
+    #[test]
+    fn the_job_itself_is_not_waited_for() {
+        let (_d, p) = paths();
+        let held = wait_for(&p, &["journal".into()], Duration::ZERO, &mut |_| {}).unwrap();
+        assert!(held.waited_for.is_empty());
+        assert!(!p.job_lock("journal").exists());
     }
 
     #[test]
