@@ -461,3 +461,24 @@ fn a_day_ends_in_the_configured_zone_or_the_systems() {
         "time_zone wins over TZ"
     );
 }
+
+#[test]
+fn the_command_line_grammar() {
+    let t = Test::new().config(NO_WEEKLY);
+    let table: &[(&[&str], i32)] = &[
+        (&[], 0),
+        (&["--dry-run", "--json"], 0),
+        (&["--today"], 0),
+        (&["--today", "-v"], 0),
+        (&["--day", "2026-02-30"], 2),
+        (&["--day"], 2),
+        (&["--day", "2026-01-01", "--today"], 2),
+        (&["-v", "-q"], 2),
+        (&["--weekly"], 2),
+        (&["extra"], 2),
+    ];
+    for (args, code) in table {
+        let r = t.run("journal", args);
+        assert_eq!(r.code(), Some(*code), "journal {args:?}: {}", r.stderr());
+    }
+}
