@@ -204,7 +204,10 @@ pub enum SummaryProvider {
 #[serde(default, deny_unknown_fields)]
 pub struct JournalConfig {
     pub summary_provider: SummaryProvider,
+    /// The zone in which a day ends (IANA name); empty: the system's.
     pub time_zone: String,
+    /// The weekday of the weekly review (`sunday`); empty: no review.
+    pub weekly_review_day: String,
 }
 
 impl Default for JournalConfig {
@@ -212,6 +215,7 @@ impl Default for JournalConfig {
         JournalConfig {
             summary_provider: SummaryProvider::Extractive,
             time_zone: String::new(),
+            weekly_review_day: "sunday".into(),
         }
     }
 }
@@ -423,10 +427,44 @@ impl Config {
                 "= \"openai\" is not available in this version of astra; use \"rules\"",
             ));
         }
+        self.validate_journal(path)?;
         if self.sync.target == SyncTarget::Notion {
             return Err(bad(
                 "sync] target",
                 "= \"notion\" is not available in this version of astra; use \"markdown\"",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_journal(&self, path: &Path) -> Result<()> {
+        let bad =
+            |key: &str, what: String| usage(format!("{}: [journal] {key} {what}", path.display()));
+        let j = &self.journal;
+        if j.summary_provider == SummaryProvider::Openai {
+            return Err(bad(
+                "summary_provider",
+                "= \"openai\" is not available in this version of astra; use \"extractive\"".into(),
+            ));
+        }
+        let tz = j.time_zone.trim();
+        if !tz.is_empty() && tz.parse::<chrono_tz::Tz>().is_err() {
+            return Err(bad(
+                "time_zone",
+                format!(
+                    "= \"{tz}\" is not a time zone name; use an IANA name such as \"Europe/Paris\", or \"\" for the system's"
+                ),
+            ));
+        }
+        let day = j.weekly_review_day.trim();
+        if !day.is_empty() && day.parse::<chrono::Weekday>().is_err() {
+            return Err(bad(
+                "weekly_review_day",
+                format!(
+                    "= \"{day}\" is not a weekday; use monday … sunday, or \"\" to turn the weekly review off"
+                ),
             ));
         }
         Ok(())
@@ -619,5 +657,28 @@ mod tests {
     fn providers_not_built_yet_are_config_errors() {
         assert!(err("[transcription]\nprovider = \"openai\"\n").contains("not available"));
         assert!(err("[sync]\ntarget = \"notion\"\n").contains("not available"));
+        let e = err("[journal]\nsummary_provider = \"openai\"\n");
+        assert!(
+            e.contains("[journal] summary_provider = \"openai\" is not available"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn journal_keys_are_checked() {
+        let c = Config::parse("", Path::new("c")).unwrap();
+        assert_eq!(c.journal.weekly_review_day, "sunday");
+        let e = err("[journal]\ntime_zone = \"Europe/Pariss\"\n");
+        assert!(
+            e.contains("[journal] time_zone = \"Europe/Pariss\" is not a time zone"),
+            "{e}"
+        );
+        let e = err("[journal]\nweekly_review_day = \"caturday\"\n");
+        assert!(e.contains("not a weekday"), "{e}");
+        Config::parse(
+            "[journal]\ntime_zone = \"Asia/Tokyo\"\nweekly_review_day = \"\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
     }
 }

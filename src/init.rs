@@ -32,6 +32,11 @@ target = "markdown"
 [sync.markdown]
 dir = "~/.astra/vault"            # an Obsidian vault works
 
+[journal]
+summary_provider = "extractive"   # extractive (offline: the day's most representative sentences)
+time_zone = ""                    # the zone in which a day ends, e.g. "Europe/Paris"; "" = the system's
+weekly_review_day = "sunday"      # Journal/YYYY-Www.md on this weekday; "" = no weekly review
+
 [jobs.voiceMemo]
 enabled = true
 schedule = "*/5 * * * *"

@@ -6,6 +6,7 @@
 //! - [`state`]: `state.json` — locked read-modify-write, atomic saves, legacy upgrade.
 //! - [`runner`]: what every job run shares: pause, enabled, job lock, logging, history, exit code.
 //! - [`voice_memo`]: the voice-memo pipeline (watch → transcribe → organize → sync → archive).
+//! - [`journal`]: the journal job (daily summaries, weekly review).
 //! - [`fsutil`]: atomic writes and durable copies.
 pub mod alerts;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod fsutil;
 pub mod history;
 pub mod init;
 pub mod jobs;
+pub mod journal;
 pub mod logging;
 pub mod paths;
 pub mod process;

@@ -293,13 +293,31 @@ impl<'de> Visitor<'de> for VoiceMemoVisitor {
     }
 }
 
-/// The `journalProcessing` section (the journal job extends it).
+/// The `journalProcessing` section: the original's `{"lastRun": …}` plus what each
+/// summary and weekly review was built from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct JournalState {
     #[serde(rename = "lastRun", default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<DateTime<Utc>>,
+    /// Summarised days by date (`2026-01-14`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub days: BTreeMap<String, DayRecord>,
+    /// Written weekly reviews by week (`2026-W03`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub weeks: BTreeMap<String, DayRecord>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// What one summary (or weekly review) was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRecord {
+    /// The fingerprint of the entries it summarises.
+    pub fingerprint: String,
+    pub summarized_at: DateTime<Utc>,
+    /// How many entries (days, for a week) it covers.
+    #[serde(default)]
+    pub entries: usize,
 }
 
 #[cfg(test)]
@@ -359,6 +377,18 @@ mod tests {
         assert_eq!(items["voice_memo_003.m4a"]["status"], "failed");
         assert_eq!(v["jobs"]["voiceMemo"]["failed"][0], "voice_memo_003.m4a");
         assert!(v["jobs"]["voiceMemo"].get("voice_memo_001.m4a").is_none());
+    }
+
+    #[test]
+    fn journal_state_keeps_the_original_shape() {
+        let original = r#"{"lastRun":"2025-01-05T09:00:00Z"}"#;
+        let j: JournalState = serde_json::from_str(original).unwrap();
+        assert!(j.days.is_empty());
+        assert_eq!(serde_json::to_string(&j).unwrap(), original);
+        let with_day = r#"{"lastRun":"2025-01-05T09:00:00Z","days":{"2025-01-04":{"fingerprint":"sha256:00","summarized_at":"2025-01-05T09:00:00Z","entries":2}}}"#;
+        let j: JournalState = serde_json::from_str(with_day).unwrap();
+        assert_eq!(j.days["2025-01-04"].entries, 2);
+        assert_eq!(serde_json::to_string(&j).unwrap(), with_day);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 mod cli;
 mod crash;
 mod harness;
+mod journal;
 mod pipeline;
 mod recorder;
 mod resilience;
