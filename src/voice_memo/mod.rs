@@ -5,6 +5,7 @@ pub mod archive;
 pub mod audio;
 pub mod error;
 mod follow;
+pub mod media;
 pub mod organize;
 mod pipeline;
 pub mod sync;
