@@ -120,6 +120,9 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         }
     }
     stats.processed += recovered;
+    let spent = pipeline.spent();
+    stats.audio_seconds = spent.audio_seconds.map(|a| (a * 10.0).round() / 10.0);
+    stats.tokens = spent.tokens;
     let message = match (stats.found, stats.failed) {
         (0, _) => "Nothing to do".to_string(),
         (n, 0) => format!("Processed {n} memo(s)"),
