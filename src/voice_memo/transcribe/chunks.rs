@@ -15,8 +15,10 @@ const EARLIEST_CUT: f64 = 0.5;
 /// The saved plan for one recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    /// The limit the plan was made for; another limit means another plan.
+    /// The limits the plan was made for; other limits mean another plan.
     pub max_bytes: u64,
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
     /// The size of the file cut, to notice it changed.
     pub source_bytes: u64,
     pub duration: f64,
@@ -38,15 +40,24 @@ impl Plan {
     }
 }
 
-/// Pieces covering `from..duration`, each at most `max_bytes` at `bytes_per_sec`.
+/// The limits one piece must stay under.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_bytes: u64,
+    /// Some models also cap an upload's duration (`f64::INFINITY`: no cap).
+    pub max_seconds: f64,
+}
+
+/// Pieces covering `from..duration`, each under `limits` at `bytes_per_sec`.
 pub fn plan(
     from: f64,
     duration: f64,
     bytes_per_sec: f64,
-    max_bytes: u64,
+    limits: Limits,
     silences: &[Silence],
 ) -> Vec<[f64; 2]> {
-    let longest = (max_bytes as f64 * FILL / bytes_per_sec.max(1.0)).max(0.5);
+    let by_size = limits.max_bytes as f64 * FILL / bytes_per_sec.max(1.0);
+    let longest = by_size.min(limits.max_seconds * FILL).max(0.5);
     let mut ranges = Vec::new();
     let mut start = from;
     while duration - start > 1e-6 {
@@ -88,32 +99,58 @@ mod tests {
         Silence { start, end }
     }
 
+    fn bytes(max_bytes: u64) -> Limits {
+        Limits {
+            max_bytes,
+            max_seconds: f64::INFINITY,
+        }
+    }
+
     #[test]
     fn a_file_that_fits_is_one_piece() {
-        assert_eq!(plan(0.0, 100.0, 1000.0, 200_000, &[]), [[0.0, 100.0]]);
+        assert_eq!(
+            plan(0.0, 100.0, 1000.0, bytes(200_000), &[]),
+            [[0.0, 100.0]]
+        );
     }
 
     #[test]
     fn cuts_at_the_latest_silence_that_fits() {
         // 1000 B/s, 100 kB limit: at most 95 s a piece.
         let silences = [s(30.0, 32.0), s(80.0, 82.0), s(90.0, 91.0), s(170.0, 174.0)];
-        let r = plan(0.0, 250.0, 1000.0, 100_000, &silences);
+        let r = plan(0.0, 250.0, 1000.0, bytes(100_000), &silences);
         assert_eq!(r, [[0.0, 90.5], [90.5, 172.0], [172.0, 250.0]]);
     }
 
     #[test]
     fn a_silence_across_the_limit_is_cut_at_the_limit() {
-        let r = plan(0.0, 150.0, 1000.0, 100_000, &[s(94.0, 99.0)]);
+        let r = plan(0.0, 150.0, 1000.0, bytes(100_000), &[s(94.0, 99.0)]);
         assert_eq!(r, [[0.0, 95.0], [95.0, 150.0]]);
     }
 
     #[test]
     fn no_silence_late_enough_means_a_hard_cut() {
-        let r = plan(0.0, 200.0, 1000.0, 100_000, &[s(10.0, 12.0)]);
+        let r = plan(0.0, 200.0, 1000.0, bytes(100_000), &[s(10.0, 12.0)]);
         assert_eq!(r, [[0.0, 95.0], [95.0, 190.0], [190.0, 200.0]]);
         for [a, b] in r {
             assert!((b - a) * 1000.0 <= 100_000.0);
         }
+    }
+
+    #[test]
+    fn a_duration_cap_shortens_the_pieces() {
+        let limits = Limits {
+            max_bytes: 100_000_000,
+            max_seconds: 100.0,
+        };
+        let r = plan(
+            0.0,
+            200.0,
+            1000.0,
+            limits,
+            &[s(80.0, 82.0), s(150.0, 152.0)],
+        );
+        assert_eq!(r, [[0.0, 81.0], [81.0, 151.0], [151.0, 200.0]]);
     }
 
     #[test]
@@ -122,7 +159,7 @@ mod tests {
             50.0,
             120.0,
             2000.0,
-            100_000,
+            bytes(100_000),
             &[s(60.0, 61.0), s(95.0, 97.0)],
         );
         assert_eq!(r, [[50.0, 96.0], [96.0, 120.0]]);

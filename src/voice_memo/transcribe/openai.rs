@@ -4,7 +4,7 @@
 //! Everything made on the way lives in the memo's cache folder: `converted.m4a`, and
 //! `chunks/` with the plan, the pieces and each piece's transcript (`NNN.txt`), so a
 //! failure on one piece does not pay again for the pieces before it.
-use super::chunks::{self, Plan};
+use super::chunks::{self, Limits, Plan};
 use super::{TranscribeCtx, Transcriber, sidecar};
 use crate::clients::openai::{ApiError, OpenAiClient, TranscriptionRequest};
 use crate::config::TranscriptionConfig;
@@ -25,6 +25,13 @@ const SILENCE_DB: f64 = -35.0;
 const SILENCE_SECONDS: f64 = 0.5;
 /// How many times the plan may be redone because a piece came out too big.
 const MAX_REPLANS: u32 = 5;
+/// The longest audio `gpt-4o-*-transcribe` models take in one request.
+const GPT_4O_MAX_SECONDS: f64 = 1500.0;
+
+/// The longest upload `model` takes, when it has a cap besides the size.
+pub fn model_max_seconds(model: &str) -> Option<f64> {
+    (model.starts_with("gpt-4o") && model.contains("transcribe")).then_some(GPT_4O_MAX_SECONDS)
+}
 
 /// Transcribes through an OpenAI-compatible server.
 pub struct OpenAiTranscriber {
@@ -33,6 +40,7 @@ pub struct OpenAiTranscriber {
     language: String,
     response_format: String,
     max_bytes: u64,
+    max_seconds: Option<f64>,
     /// For each ffmpeg step.
     ffmpeg_timeout: Duration,
 }
@@ -57,6 +65,7 @@ impl OpenAiTranscriber {
             language: cfg.language.clone(),
             response_format: cfg.response_format.clone(),
             max_bytes: cfg.max_upload_mb.max(1).saturating_mul(1024 * 1024),
+            max_seconds: model_max_seconds(&cfg.model),
             ffmpeg_timeout: Duration::from_secs(cfg.command_timeout_seconds.max(1)),
         }
     }
@@ -87,6 +96,23 @@ impl OpenAiTranscriber {
         })
     }
 
+    fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_bytes,
+            max_seconds: self.max_seconds.unwrap_or(f64::INFINITY),
+        }
+    }
+
+    /// Whether `src` must be cut: over the size limit, or longer than the model takes.
+    fn needs_cutting(&self, src: &Path) -> Result<bool, ItemError> {
+        if file_len(src)? > self.max_bytes {
+            return Ok(true);
+        }
+        Ok(self
+            .max_seconds
+            .is_some_and(|max| media::duration(src).is_some_and(|d| d > max)))
+    }
+
     /// Uploads one file; the transcript as plain text.
     fn upload(&self, file: &Path, ext: &str, display: &str) -> Result<String, ItemError> {
         let upload_name = format!("audio.{ext}");
@@ -115,7 +141,7 @@ impl OpenAiTranscriber {
         let dir = ctx.cache_dir.join("chunks");
         fsutil::create_private_dir(&dir)?;
         let source_bytes = file_len(&src.path)?;
-        let mut plan = match load_plan(&dir, self.max_bytes, source_bytes) {
+        let mut plan = match load_plan(&dir, self.limits(), source_bytes) {
             Some(p) => p,
             None => self.new_plan(&src.path, &dir, source_bytes, ctx.display)?,
         };
@@ -176,10 +202,11 @@ impl OpenAiTranscriber {
         let rate = source_bytes as f64 / duration.max(0.001);
         let plan = Plan {
             max_bytes: self.max_bytes,
+            max_seconds: self.max_seconds,
             source_bytes,
             duration,
             silences: silences.iter().map(|s| [s.start, s.end]).collect(),
-            ranges: chunks::plan(0.0, duration, rate, self.max_bytes, &silences),
+            ranges: chunks::plan(0.0, duration, rate, self.limits(), &silences),
         };
         save_plan(dir, &plan)?;
         tracing::info!(
@@ -210,7 +237,7 @@ impl OpenAiTranscriber {
             )));
         }
         let rate = size as f64 / (end - start).max(0.001) * 1.05;
-        let rest = chunks::plan(start, plan.duration, rate, self.max_bytes, &plan.silences());
+        let rest = chunks::plan(start, plan.duration, rate, self.limits(), &plan.silences());
         plan.ranges.truncate(i);
         plan.ranges.extend(rest);
         save_plan(dir, plan)
@@ -228,10 +255,10 @@ impl Transcriber for OpenAiTranscriber {
         ctx: &TranscribeCtx<'_>,
     ) -> Result<Option<String>, ItemError> {
         let src = self.uploadable(audio, ctx)?;
-        let text = if file_len(&src.path)? <= self.max_bytes {
-            self.upload(&src.path, &src.ext, ctx.display)?
-        } else {
+        let text = if self.needs_cutting(&src.path)? {
             self.chunked(&src, ctx)?
+        } else {
+            self.upload(&src.path, &src.ext, ctx.display)?
         };
         Ok(Some(text))
     }
@@ -262,11 +289,12 @@ fn file_len(p: &Path) -> Result<u64, ItemError> {
         .map_err(|e| ItemError::transient(format!("reading {}: {e}", p.display())))
 }
 
-fn load_plan(dir: &Path, max_bytes: u64, source_bytes: u64) -> Option<Plan> {
+fn load_plan(dir: &Path, limits: Limits, source_bytes: u64) -> Option<Plan> {
     let bytes = std::fs::read(dir.join("plan.json")).ok()?;
     let plan: Plan = serde_json::from_slice(&bytes).ok()?;
-    (plan.max_bytes == max_bytes && plan.source_bytes == source_bytes && !plan.ranges.is_empty())
-        .then_some(plan)
+    let same_limits = plan.max_bytes == limits.max_bytes
+        && plan.max_seconds.unwrap_or(f64::INFINITY) == limits.max_seconds;
+    (same_limits && plan.source_bytes == source_bytes && !plan.ranges.is_empty()).then_some(plan)
 }
 
 fn save_plan(dir: &Path, plan: &Plan) -> Result<(), ItemError> {
@@ -312,14 +340,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let plan = Plan {
             max_bytes: 10,
+            max_seconds: None,
             source_bytes: 30,
             duration: 3.0,
             silences: vec![],
             ranges: vec![[0.0, 1.0], [1.0, 3.0]],
         };
         save_plan(dir.path(), &plan).unwrap();
-        assert_eq!(load_plan(dir.path(), 10, 30), Some(plan));
-        assert_eq!(load_plan(dir.path(), 20, 30), None);
-        assert_eq!(load_plan(dir.path(), 10, 31), None);
+        let limits = |max_bytes, max_seconds| Limits {
+            max_bytes,
+            max_seconds,
+        };
+        assert_eq!(
+            load_plan(dir.path(), limits(10, f64::INFINITY), 30),
+            Some(plan)
+        );
+        assert_eq!(load_plan(dir.path(), limits(20, f64::INFINITY), 30), None);
+        assert_eq!(load_plan(dir.path(), limits(10, 1500.0), 30), None);
+        assert_eq!(load_plan(dir.path(), limits(10, f64::INFINITY), 31), None);
+    }
+
+    #[test]
+    fn gpt_4o_transcription_models_cap_the_duration() {
+        assert_eq!(model_max_seconds("gpt-4o-mini-transcribe"), Some(1500.0));
+        assert_eq!(model_max_seconds("whisper-1"), None);
+        assert_eq!(model_max_seconds("whisper-large-v3-turbo"), None);
     }
 }
