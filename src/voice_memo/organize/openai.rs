@@ -3,7 +3,7 @@
 //!
 //! The transcript goes to the model verbatim, with the recording time (for due dates)
 //! and the note categories; an answer still invalid after one repair fails the memo.
-use super::{Organization, OrganizeInput, Organized, Organizer, Usage};
+use super::{DEFAULT_CATEGORIES, Organization, OrganizeInput, Organized, Organizer, Usage};
 use crate::clients::openai::{ApiError, ChatMessage, ChatReply, OpenAiClient, truncate};
 use crate::config::OrganizationConfig;
 use crate::voice_memo::error::ItemError;
@@ -69,6 +69,11 @@ impl OpenAiOrganizer {
 
 impl Organizer for OpenAiOrganizer {
     fn organize(&self, input: &OrganizeInput<'_>) -> Result<Organized, ItemError> {
+        let categories = categories_of(input);
+        let input = &OrganizeInput {
+            categories: &categories,
+            ..input.clone()
+        };
         let schema = schema(input.categories);
         let mut messages = vec![
             ChatMessage::system(SYSTEM_PROMPT),
@@ -95,6 +100,16 @@ impl Organizer for OpenAiOrganizer {
                 truncate(&answer_text(&second), ANSWER_IN_ERROR)
             ))),
         }
+    }
+}
+
+/// The allowed categories: a schema `enum` may not be empty, so a Notes database
+/// without options gets the default ones.
+fn categories_of(input: &OrganizeInput<'_>) -> Vec<String> {
+    if input.categories.is_empty() {
+        DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect()
+    } else {
+        input.categories.to_vec()
     }
 }
 

@@ -316,6 +316,43 @@ fn clear_pieces(dir: &Path) {
 mod tests {
     use super::*;
 
+    /// A server answering every request with `body`.
+    fn server(body: &'static str) -> String {
+        let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1", srv.server_addr().to_ip().unwrap());
+        std::thread::spawn(move || {
+            for mut req in srv.incoming_requests() {
+                let _ = std::io::copy(req.as_reader(), &mut std::io::sink());
+                let _ = req.respond(tiny_http::Response::from_string(body));
+            }
+        });
+        url
+    }
+
+    fn transcriber(url: &str, format: &str) -> OpenAiTranscriber {
+        let cfg = TranscriptionConfig {
+            response_format: format.into(),
+            ..TranscriptionConfig::default()
+        };
+        OpenAiTranscriber::new(OpenAiClient::new(url, None, ""), &cfg)
+    }
+
+    #[test]
+    fn srt_answers_become_plain_text() {
+        let url = server(
+            "1\n00:00:00,000 --> 00:00:02,000\nRemind me\n\n2\n00:00:02,000 --> 00:00:04,000\nto call mom.\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let audio = dir.path().join("a.wav");
+        std::fs::write(&audio, b"RIFF\0\0\0\0WAVEfmt ").unwrap();
+        let ctx = TranscribeCtx {
+            display: "a.wav",
+            cache_dir: dir.path(),
+        };
+        let text = transcriber(&url, "srt").transcribe(&audio, &ctx).unwrap();
+        assert_eq!(text.as_deref(), Some("Remind me to call mom."));
+    }
+
     #[test]
     fn pieces_keep_a_container_ffmpeg_can_copy_into() {
         assert_eq!(piece_ext("mp4"), "m4a");
