@@ -61,6 +61,8 @@ pub struct Faults {
     pub latency: Duration,
     /// A transcription whose transcript would contain this word fails with 500.
     pub fail_if_heard: Option<String>,
+    /// Injected faults are all the 500 that echoes `Authorization`.
+    pub only_500: bool,
 }
 
 struct Shared {
@@ -202,10 +204,15 @@ fn handle(shared: &Shared, mut req: tiny_http::Request) {
         ..Call::default()
     };
     if faults.rate > 0.0 && rand::random::<f64>() < faults.rate {
-        let pick = rand::random::<u32>() % 4;
+        let pick = if faults.only_500 {
+            0
+        } else {
+            rand::random::<u32>() % 4
+        };
         call.status = [500, 503, 429, 0][pick as usize];
+        let echo = call.authorization.clone().unwrap_or_default();
         shared.calls.lock().unwrap().push(call);
-        return fault(req, pick);
+        return fault(req, pick, &echo);
     }
     let answer = match check_key(shared, &req) {
         Some(refused) => refused,
@@ -227,12 +234,13 @@ fn handle(shared: &Shared, mut req: tiny_http::Request) {
     let _ = req.respond(resp);
 }
 
-/// 500, 503, 429 with `Retry-After: 1`, or bytes that are not HTTP.
-fn fault(req: tiny_http::Request, pick: u32) {
+/// 500 (echoing the request's `Authorization`, as a careless proxy might), 503, 429
+/// with `Retry-After: 1`, or bytes that are not HTTP.
+fn fault(req: tiny_http::Request, pick: u32, authorization: &str) {
     let answer = match pick {
         0 => Answer::error(
             500,
-            "The server had an error while processing your request. Sorry about that!",
+            &format!("Internal error handling request (Authorization: {authorization})"),
             "server_error",
             None,
         ),

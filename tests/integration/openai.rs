@@ -318,7 +318,7 @@ fn thirty_percent_faults_still_end_with_every_memo_done_exactly_once() {
     });
     let mut runs = Vec::new();
     for _ in 0..3 {
-        runs.push(t.run("voice-memo", &["--json", "--retry-now"]));
+        runs.push(t.run("voice-memo", &["--json", "--retry-now", "-vv"]));
         if items_with_status(&t, "completed") == 8 {
             break;
         }
@@ -377,6 +377,30 @@ fn a_refused_key_is_reported_without_the_key_and_retried_later() {
     assert!(err.contains("check the API key in OPENAI_API_KEY"), "{err}");
     assert_eq!(fake.calls().len(), 1, "a 401 is not retried within the run");
     assert_no_key(&t, &[&r], wrong);
+}
+
+#[test]
+fn a_server_echoing_the_key_in_an_error_does_not_leak_it() {
+    let fake = FakeOpenAi::start(Some(KEY));
+    let name = "20260114 111500-ECHO0001.wav";
+    let t = Test::new()
+        .config(&transcription(&fake.url, ""))
+        .env("OPENAI_API_KEY", KEY)
+        .audio(name, &tone_wav(&[(Some(440), 1.0)]));
+    fake.faults(Faults {
+        rate: 1.0,
+        only_500: true,
+        ..Faults::default()
+    });
+    let r = t.run("voice-memo", &["--json", "-vv"]);
+    r.code_is(1);
+    assert_eq!(fake.calls().len(), 4, "4 tries in all");
+    let err = t.item(name)["last_error"].as_str().unwrap().to_string();
+    assert!(
+        err.contains("HTTP 500") && err.contains("Authorization: Bearer ***"),
+        "{err}"
+    );
+    assert_no_key(&t, &[&r], KEY);
 }
 
 #[test]
