@@ -95,8 +95,10 @@ impl Organizer for OpenAiOrganizer {
         match check_reply(&second, input.categories) {
             Ok(org) => Ok(Organized { org, usage }),
             Err(why) => Err(ItemError::permanent(format!(
-                "the model's answer does not match the organization schema, even after one repair request ({why}); \
-                 its answer: {}",
+                "the model's answer does not match the organization schema, even after one repair request ({why}; \
+                 {} prompt + {} completion tokens spent); its answer: {}",
+                usage.prompt_tokens,
+                usage.completion_tokens,
                 truncate(&answer_text(&second), ANSWER_IN_ERROR)
             ))),
         }
@@ -142,9 +144,9 @@ fn item_error(e: &ApiError) -> ItemError {
 fn user_message(input: &OrganizeInput<'_>) -> String {
     let at = input.recorded_at;
     format!(
-        "Recorded: {} ({}), time zone UTC{}.\nAllowed note categories: {}.\n\nTranscript (verbatim):\n{}",
+        "Recorded: {} (time zone UTC{}); resolve relative days against this date.\n\
+         Allowed note categories: {}.\n\nTranscript (verbatim):\n{}",
         at.format("%A %Y-%m-%d %H:%M"),
-        at.format("%A"),
         at.format("%:z"),
         input
             .categories
