@@ -60,18 +60,21 @@ pub struct ChatMessage {
 }
 
 impl ChatMessage {
+    /// The instructions.
     pub fn system(content: impl Into<String>) -> Self {
         ChatMessage {
             role: "system",
             content: content.into(),
         }
     }
+    /// What the user asks.
     pub fn user(content: impl Into<String>) -> Self {
         ChatMessage {
             role: "user",
             content: content.into(),
         }
     }
+    /// What the model answered before (for a follow-up request).
     pub fn assistant(content: impl Into<String>) -> Self {
         ChatMessage {
             role: "assistant",

@@ -155,6 +155,7 @@ pub struct Silence {
 }
 
 impl Silence {
+    /// The point halfway through: where a cut disturbs the least.
     pub fn middle(&self) -> f64 {
         (self.start + self.end) / 2.0
     }

@@ -53,6 +53,7 @@ impl OpenAiOrganizer {
         Ok(OpenAiOrganizer::new(client, &cfg.model))
     }
 
+    /// The organizer with a client built elsewhere (tests, a shared client).
     pub fn new(client: OpenAiClient, model: &str) -> OpenAiOrganizer {
         OpenAiOrganizer {
             client,

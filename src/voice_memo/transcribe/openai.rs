@@ -58,6 +58,7 @@ impl OpenAiTranscriber {
         Ok(OpenAiTranscriber::new(client, cfg))
     }
 
+    /// The provider with a client built elsewhere (tests, a shared client).
     pub fn new(client: OpenAiClient, cfg: &TranscriptionConfig) -> OpenAiTranscriber {
         OpenAiTranscriber {
             client,
