@@ -82,6 +82,9 @@ pub struct TranscriptionConfig {
     pub model: String,
     pub api_key_env: String,
     pub language: String,
+    /// `json` (default), `text`, `verbose_json`, `srt` or `vtt`; `gpt-4o-*-transcribe`
+    /// models take only `json`.
+    pub response_format: String,
     pub command: Vec<String>,
     /// How long one run of `command` may take before it is stopped.
     pub command_timeout_seconds: u64,
@@ -96,6 +99,7 @@ impl Default for TranscriptionConfig {
             model: "whisper-1".into(),
             api_key_env: "OPENAI_API_KEY".into(),
             language: String::new(),
+            response_format: "json".into(),
             command: Vec::new(),
             command_timeout_seconds: 900,
             max_upload_mb: 25,
@@ -415,17 +419,10 @@ impl Config {
                 "is empty but provider = \"command\": set the recognizer's argv, e.g. command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{input_wav}\", \"-otxt\", \"-of\", \"{output_base}\"]",
             ));
         }
-        if t.provider == TranscriptionProvider::Openai {
-            return Err(bad(
-                "transcription] provider",
-                "= \"openai\" is not available in this version of astra; use \"auto\", \"apple\", \"sidecar\" or \"command\"",
-            ));
-        }
+        validate_transcription_api(t).map_err(|(key, what)| bad(key, &what))?;
         if self.organization.provider == OrganizationProvider::Openai {
-            return Err(bad(
-                "organization] provider",
-                "= \"openai\" is not available in this version of astra; use \"rules\"",
-            ));
+            check_base_url(&self.organization.base_url)
+                .map_err(|what| bad("organization] base_url", &what))?;
         }
         self.validate_journal(path)?;
         if self.sync.target == SyncTarget::Notion {
@@ -468,6 +465,62 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// The response formats `/audio/transcriptions` knows.
+const RESPONSE_FORMATS: [&str; 5] = ["json", "text", "verbose_json", "srt", "vtt"];
+
+/// `[transcription]`'s API keys: the limit, the response format for the model, the URL.
+fn validate_transcription_api(t: &TranscriptionConfig) -> Result<(), (&'static str, String)> {
+    if t.max_upload_mb == 0 {
+        return Err((
+            "transcription] max_upload_mb",
+            "must be at least 1 (default 25, OpenAI's limit)".into(),
+        ));
+    }
+    if !RESPONSE_FORMATS.contains(&t.response_format.as_str()) {
+        return Err((
+            "transcription] response_format",
+            format!(
+                "= \"{}\" is not one of {}",
+                t.response_format,
+                RESPONSE_FORMATS.join(", ")
+            ),
+        ));
+    }
+    if t.model.starts_with("gpt-4o")
+        && t.model.contains("transcribe")
+        && t.response_format != "json"
+    {
+        return Err((
+            "transcription] response_format",
+            format!(
+                "= \"{}\" but model \"{}\" only answers in json: set response_format = \"json\"",
+                t.response_format, t.model
+            ),
+        ));
+    }
+    let uses_api = matches!(
+        t.provider,
+        TranscriptionProvider::Openai | TranscriptionProvider::Auto
+    );
+    if uses_api {
+        check_base_url(&t.base_url).map_err(|w| ("transcription] base_url", w))?;
+    }
+    Ok(())
+}
+
+/// An API base URL: http(s), with a host.
+fn check_base_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(()),
+        _ => Err(format!(
+            "= \"{url}\" is not an http(s) URL: use e.g. \"https://api.openai.com/v1\" or \"http://127.0.0.1:8080/v1\""
+        )),
     }
 }
 
@@ -655,7 +708,6 @@ mod tests {
 
     #[test]
     fn providers_not_built_yet_are_config_errors() {
-        assert!(err("[transcription]\nprovider = \"openai\"\n").contains("not available"));
         assert!(err("[sync]\ntarget = \"notion\"\n").contains("not available"));
         let e = err("[journal]\nsummary_provider = \"openai\"\n");
         assert!(
@@ -680,5 +732,26 @@ mod tests {
             Path::new("c"),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn openai_providers_are_accepted_and_checked() {
+        let c = Config::parse(
+            "[transcription]\nprovider = \"openai\"\n[organization]\nprovider = \"openai\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert_eq!(c.transcription.response_format, "json");
+        assert_eq!(c.transcription.max_upload_mb, 25);
+        let e = err("[transcription]\nmax_upload_mb = 0\n");
+        assert!(e.contains("[transcription] max_upload_mb"), "{e}");
+        let e = err(
+            "[transcription]\nmodel = \"gpt-4o-mini-transcribe\"\nresponse_format = \"text\"\n",
+        );
+        assert!(e.contains("only answers in json"), "{e}");
+        let e = err("[transcription]\nresponse_format = \"xml\"\n");
+        assert!(e.contains("not one of json, text"), "{e}");
+        let e = err("[organization]\nprovider = \"openai\"\nbase_url = \"localhost:11434\"\n");
+        assert!(e.contains("[organization] base_url"), "{e}");
     }
 }

@@ -34,7 +34,7 @@ impl RunStatus {
 }
 
 /// Counters of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Stats {
     /// New or due items the run found.
@@ -45,6 +45,12 @@ pub struct Stats {
     /// Items left for a later run (still syncing, waiting for their backoff).
     pub skipped: u64,
     pub discarded: u64,
+    /// Seconds of audio transcribed in this run (absent when none was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_seconds: Option<f64>,
+    /// Tokens remote models used in this run (absent when none were).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<crate::state::Tokens>,
 }
 
 /// Milliseconds spent in one stage (summed over items).

@@ -203,6 +203,29 @@ pub struct Item {
     /// Where the audio went (archive, failed/ or invalid/ copy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived_to: Option<String>,
+    /// How long the recording is, in seconds (what a transcription service bills).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_seconds: Option<f64>,
+    /// Tokens a remote model used to organize the memo, summed over attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Tokens>,
+}
+
+/// Tokens a remote model used: prompt and completion are billed at different rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub prompt: u64,
+    pub completion: u64,
+}
+
+impl std::ops::Add for Tokens {
+    type Output = Tokens;
+    fn add(self, o: Tokens) -> Tokens {
+        Tokens {
+            prompt: self.prompt + o.prompt,
+            completion: self.completion + o.completion,
+        }
+    }
 }
 
 impl Item {
@@ -218,6 +241,8 @@ impl Item {
             last_error: None,
             next_attempt_at: None,
             archived_to: None,
+            audio_seconds: None,
+            tokens: None,
         }
     }
 

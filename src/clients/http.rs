@@ -205,7 +205,12 @@ pub fn send(
             }
         };
         let wait = policy.backoff(tries + 1);
-        tracing::debug!(error = %err, try_no = tries, wait_ms = wait.as_millis() as u64, "transient fault; retrying");
+        // The status only: a server's body may echo what the request carried.
+        let fault = match &err {
+            HttpError::Status { status, .. } => format!("HTTP {status}"),
+            HttpError::Transport(m) => m.clone(),
+        };
+        tracing::debug!(error = %fault, try_no = tries, wait_ms = wait.as_millis() as u64, "transient fault; retrying");
         std::thread::sleep(wait);
     }
 }

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod audio;
 pub mod error;
 mod follow;
+pub mod media;
 pub mod organize;
 mod pipeline;
 pub mod seen;
@@ -67,7 +68,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     };
     let now = Utc::now();
     let listed = watch::list(&cfg.inbox, &rules)?;
-    let index = ctx.paths.cache.join("voice-memo").join("seen.idx");
+    let index = ctx.paths.cache.join("voice-memo.seen");
     // The fast path: an empty inbox, or names the seen-index settles, need no parse
     // of state.json — unless an interrupted run left memos pending.
     let quick_pending = if listed.is_empty() {
@@ -79,7 +80,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         Some(0) => (Vec::new(), None, 0),
         _ => {
             if !ctx.opts.dry_run {
-                crate::fsutil::create_private_dir(&ctx.paths.cache.join("voice-memo"))?;
+                crate::fsutil::create_private_dir(&ctx.paths.cache)?;
             }
             let (seen, parsed) = seen::load(ctx.state.path(), &index, ctx.opts.dry_run)?;
             let mut waiting = 0;
@@ -175,6 +176,9 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         }
     }
     stats.processed += recovered;
+    let spent = pipeline.spent();
+    stats.audio_seconds = spent.audio_seconds.map(|a| (a * 10.0).round() / 10.0);
+    stats.tokens = spent.tokens;
     let message = match (stats.found, stats.failed) {
         (0, _) => "Nothing to do".to_string(),
         (n, 0) => format!("Processed {n} memo(s)"),

@@ -2,15 +2,16 @@
 //! run `concurrency` memos at once.
 use super::archive::{Archiver, Destination};
 use super::error::ItemError;
-use super::organize::{Organization, OrganizeInput, Organizer, rules::RulesOrganizer};
+use super::organize::{Organization, OrganizeInput, Organizer, Usage, rules::RulesOrganizer};
 use super::sync::{SyncTarget, markdown::MarkdownTarget};
 use super::transcribe::{self, Auto};
 use super::watch::Candidate;
-use super::{JOB, Memo, audio};
+use super::{JOB, Memo, audio, media};
+use crate::config::{Config, OrganizationProvider};
 use crate::fsutil;
 use crate::run_result::{ItemResult, Stages};
 use crate::runner::RunContext;
-use crate::state::{Item, ItemStatus, Stage, StateStore, VoiceMemoState};
+use crate::state::{Item, ItemStatus, Stage, StateStore, Tokens, VoiceMemoState};
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{BTreeMap, VecDeque};
@@ -37,6 +38,32 @@ pub struct Pipeline {
     /// The items as this run found them (the job lock makes this run their only writer).
     items: Mutex<BTreeMap<String, Item>>,
     stages: Mutex<Stages>,
+    /// What this run paid for: audio transcribed, tokens used.
+    spent: Mutex<Spent>,
+}
+
+/// Audio transcribed and tokens used during one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spent {
+    pub audio_seconds: Option<f64>,
+    pub tokens: Option<Tokens>,
+}
+
+/// The organizer `organization.provider` names.
+fn organizer(cfg: &Config) -> Result<Box<dyn Organizer>> {
+    Ok(match cfg.organization.provider {
+        OrganizationProvider::Rules => Box::new(RulesOrganizer),
+        OrganizationProvider::Openai => Box::new(
+            super::organize::openai::OpenAiOrganizer::from_config(&cfg.organization)?,
+        ),
+    })
+}
+
+fn tokens_of(u: Usage) -> Option<Tokens> {
+    (u != Usage::default()).then_some(Tokens {
+        prompt: u.prompt_tokens,
+        completion: u.completion_tokens,
+    })
 }
 
 /// The delay before retry number `attempts` (1-based), with ±10 % jitter.
@@ -66,8 +93,8 @@ impl Pipeline {
         let cache = ctx.paths.cache.join("voice-memo");
         fsutil::create_private_dir(&cache)?;
         Ok(Pipeline {
-            transcriber: transcribe::from_config(&cfg.transcription, cache.clone()),
-            organizer: Box::new(RulesOrganizer),
+            transcriber: transcribe::from_config(&cfg.transcription, cache.clone())?,
+            organizer: organizer(cfg)?,
             sync: Box::new(MarkdownTarget::new(cfg.sync.markdown.dir.clone())),
             archiver: Archiver {
                 mode: cfg.voice_memo.archive_mode,
@@ -82,7 +109,24 @@ impl Pipeline {
             concurrency: cfg.voice_memo.concurrency,
             items: Mutex::new(state.items),
             stages: Mutex::new(Stages::default()),
+            spent: Mutex::new(Spent::default()),
         })
+    }
+
+    /// Audio transcribed and tokens used so far in this run.
+    pub fn spent(&self) -> Spent {
+        self.spent.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    fn spend(&self, audio_seconds: Option<f64>, tokens: Option<Tokens>) {
+        if let Ok(mut s) = self.spent.lock() {
+            if let Some(a) = audio_seconds {
+                s.audio_seconds = Some(s.audio_seconds.unwrap_or(0.0) + a);
+            }
+            if let Some(t) = tokens {
+                s.tokens = Some(s.tokens.unwrap_or_default() + t);
+            }
+        }
     }
 
     /// Stage timings summed over the memos of this run.
@@ -257,14 +301,25 @@ impl Pipeline {
         };
         let cache = self.cache.join(&memo.id);
         ItemError::check_stop()?;
-        let transcript = self.time("transcribe", || self.transcript(&memo, &cache))?;
+        let (transcript, fresh) = self.time("transcribe", || self.transcript(&memo, &cache))?;
+        if item.audio_seconds.is_none() {
+            item.audio_seconds = media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0);
+        }
+        if fresh {
+            self.spend(item.audio_seconds, None);
+        }
         if item.stage.is_none() {
             item.stage = Some(Stage::Transcribed);
             self.save(&c.name, item)?;
             crash_point("transcribed");
         }
         ItemError::check_stop()?;
-        let org = self.time("organize", || self.organization(&memo, &transcript, &cache))?;
+        let (org, usage) =
+            self.time("organize", || self.organization(&memo, &transcript, &cache))?;
+        if let Some(t) = tokens_of(usage) {
+            item.tokens = Some(item.tokens.unwrap_or_default() + t);
+            self.spend(None, Some(t));
+        }
         if item.stage < Some(Stage::Organized) {
             item.stage = Some(Stage::Organized);
             self.save(&c.name, item)?;
@@ -314,11 +369,11 @@ impl Pipeline {
         self.save(&c.name, item)
     }
 
-    /// The cached transcript, or a new one (cached before it is used).
-    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<String, ItemError> {
+    /// The cached transcript, or a new one (cached before it is used); true when new.
+    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<(String, bool), ItemError> {
         let path = cache.join("transcript.txt");
         if let Ok(t) = std::fs::read_to_string(&path) {
-            return Ok(t);
+            return Ok((t, false));
         }
         let ctx = transcribe::TranscribeCtx {
             display: &memo.name,
@@ -328,7 +383,7 @@ impl Pipeline {
         tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
         fsutil::create_private_dir(cache)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
-        Ok(t.text)
+        Ok((t.text, true))
     }
 
     /// The sync target's categories, asked once per run.
@@ -345,19 +400,20 @@ impl Pipeline {
         Ok(c)
     }
 
-    /// The cached organization, or a new one (cached before it is used).
+    /// The cached organization, or a new one (cached before it is used) and the
+    /// tokens it took.
     fn organization(
         &self,
         memo: &Memo,
         transcript: &str,
         cache: &Path,
-    ) -> Result<Organization, ItemError> {
+    ) -> Result<(Organization, Usage), ItemError> {
         let path = cache.join("organization.json");
         if let Some(org) = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
         {
-            return Ok(org);
+            return Ok((org, Usage::default()));
         }
         let categories = self.categories()?;
         let input = OrganizeInput {
@@ -365,12 +421,13 @@ impl Pipeline {
             recorded_at: memo.recorded_at,
             categories: &categories,
         };
-        let org = self.organizer.organize(&input)?.org;
+        let organized = self.organizer.organize(&input)?;
+        let org = organized.org;
         let bytes =
             serde_json::to_vec_pretty(&org).map_err(|e| ItemError::transient(e.to_string()))?;
         fsutil::create_private_dir(cache)?;
         fsutil::atomic_write(&path, &bytes, 0o600)?;
-        Ok(org)
+        Ok((org, organized.usage))
     }
 }
 

@@ -1,8 +1,10 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
 mod cli;
 mod crash;
+mod fake_openai;
 mod harness;
 mod journal;
+mod openai;
 mod pipeline;
 mod recorder;
 mod resilience;

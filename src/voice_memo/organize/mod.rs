@@ -1,7 +1,8 @@
 //! Organization: a transcript becomes TODOs, notes and journal entries.
 //!
 //! The output shape is the contract's organization JSON; every organizer (the offline
-//! `rules` one here, an LLM later) produces exactly this.
+//! `rules` one, the `openai` chat model) produces exactly this.
+pub mod openai;
 pub mod rules;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};

@@ -1,10 +1,12 @@
 //! Transcription: an audio file becomes text.
 //!
 //! Providers: `apple` (the transcript Apple stores inside the .m4a), `sidecar`
-//! (a .txt/.srt/.vtt beside the audio), `command` (any local recognizer), and `auto`,
-//! which tries them in that order.
+//! (a .txt/.srt/.vtt beside the audio), `command` (any local recognizer), `openai` (any
+//! OpenAI-compatible server), and `auto`, which tries them in that order.
 pub mod apple;
+pub mod chunks;
 pub mod command;
+pub mod openai;
 pub mod sidecar;
 
 use crate::config::{TranscriptionConfig, TranscriptionProvider};
@@ -86,7 +88,8 @@ impl Auto {
         Err(ItemError::transient(format!(
             "{}: no transcript available (tried: {}). Put a .txt/.srt/.vtt transcript beside it, \
              or configure a recognizer in config.toml: [transcription] provider = \"command\", \
-             command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{{input_wav}}\", \"-otxt\", \"-of\", \"{{output_base}}\"]",
+             command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{{input_wav}}\", \"-otxt\", \"-of\", \"{{output_base}}\"], \
+             or set OPENAI_API_KEY (or provider = \"openai\" with a local server's base_url)",
             ctx.display,
             tried.join(", ")
         )))
@@ -94,7 +97,8 @@ impl Auto {
 }
 
 /// Builds the configured provider chain. `work_root` holds temporary files.
-pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> Auto {
+/// `openai` without the key OpenAI's own API needs is a usage error.
+pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> anyhow::Result<Auto> {
     let command = || -> Box<dyn Transcriber> {
         Box::new(command::CommandTranscriber::new(
             cfg.command.clone(),
@@ -106,8 +110,10 @@ pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> Auto {
         TranscriptionProvider::Apple => vec![Box::new(apple::AppleTranscriber)],
         TranscriptionProvider::Sidecar => vec![Box::new(sidecar::SidecarTranscriber)],
         TranscriptionProvider::Command => vec![command()],
-        // Refused when the config is loaded; `auto` is the safe reading.
-        TranscriptionProvider::Auto | TranscriptionProvider::Openai => {
+        TranscriptionProvider::Openai => {
+            vec![Box::new(openai::OpenAiTranscriber::from_config(cfg)?)]
+        }
+        TranscriptionProvider::Auto => {
             let mut c: Vec<Box<dyn Transcriber>> = vec![
                 Box::new(apple::AppleTranscriber),
                 Box::new(sidecar::SidecarTranscriber),
@@ -115,8 +121,16 @@ pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> Auto {
             if !cfg.command.is_empty() {
                 c.push(command());
             }
+            if key_in_env(&cfg.api_key_env) {
+                c.push(Box::new(openai::OpenAiTranscriber::from_config(cfg)?));
+            }
             c
         }
     };
-    Auto { chain }
+    Ok(Auto { chain })
+}
+
+/// `auto` uses the OpenAI-compatible server only when its key is in the environment.
+fn key_in_env(var: &str) -> bool {
+    !var.is_empty() && std::env::var(var).is_ok_and(|k| !k.trim().is_empty())
 }
