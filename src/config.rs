@@ -395,12 +395,6 @@ impl Config {
                 "= \"openai\" is not available in this version of astra; use \"rules\"",
             ));
         }
-        if self.sync.target == SyncTarget::Notion {
-            return Err(bad(
-                "sync] target",
-                "= \"notion\" is not available in this version of astra; use \"markdown\"",
-            ));
-        }
         Ok(())
     }
 }
@@ -590,6 +584,5 @@ mod tests {
     #[test]
     fn providers_not_built_yet_are_config_errors() {
         assert!(err("[transcription]\nprovider = \"openai\"\n").contains("not available"));
-        assert!(err("[sync]\ntarget = \"notion\"\n").contains("not available"));
     }
 }

@@ -1,3 +1,4 @@
 //! Thin typed HTTP clients for remote services, each with its base URL injected so the
 //! tests can point it at a local server.
 pub mod http;
+pub mod notion;
