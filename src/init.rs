@@ -27,10 +27,18 @@ command_timeout_seconds = 900
 provider = "rules"                # rules (offline)
 
 [sync]
-target = "markdown"
+target = "markdown"               # markdown | notion
 
 [sync.markdown]
 dir = "~/.astra/vault"            # an Obsidian vault works
+
+# [sync.notion]                   # with target = "notion"; `astra notion setup` fills the ids
+# base_url = "https://api.notion.com"
+# token_env = "NOTION_TOKEN"      # the integration's secret is read from this variable
+# parent_page_id = ""             # the page (shared with the integration) to create the databases under
+# todos_database_id = ""
+# notes_database_id = ""
+# journal_database_id = ""
 
 [jobs.voiceMemo]
 enabled = true

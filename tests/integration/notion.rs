@@ -21,6 +21,22 @@ const MEMOS: [(&str, &str); 3] = [
     ),
 ];
 
+/// Three more: another day, a second entry on the first day, two todos.
+const MORE: [(&str, &str); 3] = [
+    (
+        "20260115 071500-E5.wav",
+        "Journal. Today I ran along the river and felt strong.",
+    ),
+    (
+        "20260114 181500-F6.wav",
+        "Journal. Today I feel tired but happy about the garden.",
+    ),
+    (
+        "20260115 080000-G7.wav",
+        "Remind me to buy milk tomorrow and email the landlord by Friday.",
+    ),
+];
+
 /// The contract's three databases, made in the fake; returns the config keys.
 fn databases(fake: &FakeNotion, parent: &str) -> String {
     let t = || json!({"title": {}});
@@ -209,7 +225,8 @@ fn notion_30_percent_faults_still_sync_every_memo_exactly_once() {
     let fake = FakeNotion::start();
     let parent = fake.add_page("Astra", true);
     let keys = databases(&fake, &parent);
-    let t = MEMOS
+    let all: Vec<(&str, &str)> = MEMOS.iter().chain(MORE.iter()).copied().collect();
+    let t = all
         .iter()
         .fold(notion_test(&fake, &keys), |t, (n, s)| t.memo(n, s));
     fake.set_faults(0.3);
@@ -220,18 +237,28 @@ fn notion_30_percent_faults_still_sync_every_memo_exactly_once() {
             .as_array()
             .is_some_and(|items| items.iter().all(|i| i["status"] == "completed"));
         runs.push(run);
-        if done
-            && MEMOS
-                .iter()
-                .all(|(n, _)| t.item(n)["status"] == "completed")
-        {
+        if done && all.iter().all(|(n, _)| t.item(n)["status"] == "completed") {
             break;
         }
     }
     fake.set_faults(0.0);
     let stats = fake.stats();
     assert!(stats.faults > 0, "{stats:?}");
-    assert_synced_once(&t, &fake, &MEMOS);
+    println!("{} runs: {stats:?}", runs.len());
+    assert_synced_once(&t, &fake, &all);
+    let day = t.item(MORE[1].0)["outputs"]["journal"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = t.item(MEMOS[2].0)["outputs"]["journal"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        day.split('#').next(),
+        first.split('#').next(),
+        "one page a day"
+    );
     let refs: Vec<&Run> = runs.iter().collect();
     assert_no_token(&t, &refs, TOKEN);
 }
@@ -349,7 +376,22 @@ fn notion_setup_creates_the_databases_under_an_empty_parent_once() {
     assert_eq!(data["config_changed"], false);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), written);
     assert_eq!(fake.databases_under(&parent).len(), 3);
-    assert_no_token(&t, &[&first, &second], TOKEN);
+    let human = t
+        .command("astra")
+        .env("NOTION_TOKEN", TOKEN)
+        .args(["--config", config.to_str().unwrap(), "notion", "setup"])
+        .output()
+        .unwrap();
+    let human = Run { output: human };
+    human.success();
+    assert_eq!(
+        human.stdout().matches("complete: nothing to do").count(),
+        3,
+        "{}",
+        human.stdout()
+    );
+    assert!(human.stdout().contains("unchanged"), "{}", human.stdout());
+    assert_no_token(&t, &[&first, &second, &human], TOKEN);
 }
 
 #[test]

@@ -500,6 +500,21 @@ mod tests {
     }
 
     #[test]
+    fn the_commented_default_config_takes_the_ids() {
+        let out = with_ids(
+            crate::init::DEFAULT_CONFIG,
+            &[("todos_database_id", "abc".into())],
+        )
+        .unwrap();
+        for line in crate::init::DEFAULT_CONFIG.lines() {
+            assert!(out.contains(line), "{line:?} lost:\n{out}");
+        }
+        assert!(out.contains("[sync.markdown]\ndir = \"~/.astra/vault\"            # an Obsidian vault works\n\n[sync.notion]\ntodos_database_id = \"abc\"\n"), "{out}");
+        let parsed = crate::config::Config::parse(&out, Path::new("c")).unwrap();
+        assert_eq!(parsed.sync.notion.todos_database_id, "abc");
+    }
+
+    #[test]
     fn every_schema_has_one_title_and_the_contracts_names() {
         for kind in KINDS {
             let props = kind.properties();
