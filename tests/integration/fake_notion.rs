@@ -263,6 +263,20 @@ impl FakeNotion {
             .collect()
     }
 
+    /// Sets a checkbox on a page, as a person (or the journal job) would.
+    pub fn set_checkbox(&self, page: &str, name: &str, value: bool) {
+        let mut s = self.store();
+        let p = s
+            .pages
+            .iter_mut()
+            .find(|p| key(&p.id) == key(page))
+            .expect("the page");
+        p.properties.insert(
+            name.into(),
+            json!({"id": name, "type": "checkbox", "checkbox": value}),
+        );
+    }
+
     /// A page's child blocks.
     pub fn children(&self, page: &str) -> Vec<Value> {
         self.store()

@@ -529,7 +529,7 @@ fn notion_without_database_ids_or_a_parent_is_a_config_error() {
 }
 
 #[test]
-fn notion_429_is_honoured_and_pagination_followed() {
+fn notion_429s_pages_and_a_new_entry_reopening_a_processed_day() {
     let fake = FakeNotion::start();
     let parent = fake.add_page("Astra", true);
     let keys = databases(&fake, &parent);
@@ -544,7 +544,14 @@ fn notion_429_is_honoured_and_pagination_followed() {
     }
     fake.set_rate(3.0, 3.0);
     assert!(fake.stats().rate_limited > 0, "{:?}", fake.stats());
-    // A second memo on the same day finds the day's page through a paged query.
+    // The journal job summarised the day...
+    let day = t.item(MEMOS[2].0)["outputs"]["journal"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let day = day.split('#').next().unwrap().to_string();
+    fake.set_checkbox(&day, "processed", true);
+    // ...then a second memo of that day finds its page (paged answers) and reopens it.
     t.add_memo(
         "20260114 120000-D4.wav",
         "Journal. Today I walked by the sea and felt calm.",
@@ -570,6 +577,100 @@ fn notion_429_is_honoured_and_pagination_followed() {
     );
     let blocks = fake.children(&pages[0]);
     assert!(blocks.iter().any(|b| b["type"] == "divider"));
+    let journal_db = fake.databases_under(&parent)[2].1.clone();
+    let page = fake
+        .pages_in(&journal_db)
+        .into_iter()
+        .find(|p| p["id"] == day)
+        .unwrap();
+    assert_eq!(
+        page["properties"]["processed"]["checkbox"], false,
+        "{page:#}"
+    );
+}
+
+/// The fake itself refuses what Notion refuses (so the tests above mean something).
+#[test]
+fn fake_notion_enforces_notions_limits() {
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let keys = databases(&fake, &parent);
+    let ds_of = |db: &str| -> String {
+        let c = reqwest::blocking::Client::new();
+        let v: Value = c
+            .get(format!("{}/v1/databases/{db}", fake.url))
+            .bearer_auth(TOKEN)
+            .header("Notion-Version", "2025-09-03")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        v["data_sources"][0]["id"].as_str().unwrap().to_string()
+    };
+    let notes_db = keys.lines().nth(1).unwrap().split('"').nth(1).unwrap();
+    let ds = ds_of(notes_db);
+    let client = reqwest::blocking::Client::new();
+    let post = |body: Value, version: Option<&str>, token: &str| {
+        std::thread::sleep(Duration::from_millis(400));
+        let mut r = client
+            .post(format!("{}/v1/pages", fake.url))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(v) = version {
+            r = r.header("Notion-Version", v);
+        }
+        let resp = r.send().unwrap();
+        (resp.status().as_u16(), resp.json::<Value>().unwrap())
+    };
+    let page = |props: Value, children: Value| json!({"parent": {"data_source_id": ds}, "properties": props, "children": children});
+    let text = |s: &str| json!([{"type": "text", "text": {"content": s}}]);
+    let ok = page(json!({"title": {"title": text("ok")}}), json!([]));
+    let (s, _) = post(ok.clone(), Some("2025-09-03"), TOKEN);
+    assert_eq!(s, 200);
+    let (s, v) = post(ok.clone(), None, TOKEN);
+    assert_eq!((s, v["code"].as_str()), (400, Some("missing_version")));
+    let (s, v) = post(ok, Some("2025-09-03"), "secret_nope");
+    assert_eq!((s, v["code"].as_str()), (401, Some("unauthorized")));
+    let long = page(
+        json!({"content": {"rich_text": text(&"x".repeat(2001))}}),
+        json!([]),
+    );
+    let (s, v) = post(long, Some("2025-09-03"), TOKEN);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("validation_error")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("2000"), "{v}");
+    let para = json!({"type": "paragraph", "paragraph": {"rich_text": text("p")}});
+    let many = page(json!({}), Value::Array(vec![para; 101]));
+    let (s, v) = post(many, Some("2025-09-03"), TOKEN);
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("100"), "{v}");
+    let unknown = page(json!({"Title": {"title": text("x")}}), json!([]));
+    let (s, v) = post(unknown, Some("2025-09-03"), TOKEN);
+    assert_eq!(s, 400);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a property that exists"),
+        "{v}"
+    );
+    // A burst over 3 a second is answered 429 with Retry-After.
+    let limited = (0..8)
+        .map(|_| {
+            client
+                .get(format!("{}/v1/databases/{notes_db}", fake.url))
+                .bearer_auth(TOKEN)
+                .header("Notion-Version", "2025-09-03")
+                .send()
+                .unwrap()
+        })
+        .filter(|r| r.status() == 429)
+        .inspect(|r| assert_eq!(r.headers()["retry-after"], "1"))
+        .count();
+    assert!(limited > 0);
 }
 
 /// Throughput against 300 ms latency (run with `--ignored --nocapture`).
