@@ -159,6 +159,7 @@ pub struct Options {
     pub options: Vec<NamedOption>,
 }
 
+/// One select option (its name is what pages use).
 #[derive(Debug, Clone, Deserialize)]
 pub struct NamedOption {
     pub name: String,

@@ -34,6 +34,25 @@ pub struct NotionTarget {
     journal: Mutex<()>,
 }
 
+/// One memo's sync in progress: what is written so far, and where to report it.
+struct Written<'a, 'p> {
+    memo: &'a Memo,
+    out: Outputs,
+    progress: &'a mut Progress<'p>,
+}
+
+impl Written<'_, '_> {
+    /// Records one more output in `field` and saves the outputs so far.
+    fn add(
+        &mut self,
+        field: fn(&mut Outputs) -> &mut Vec<String>,
+        id: String,
+    ) -> Result<(), ItemError> {
+        field(&mut self.out).push(id);
+        (self.progress)(&self.out)
+    }
+}
+
 /// A page to be: its title (to recognise it) and what to send.
 struct PageSpec {
     title: String,
@@ -98,22 +117,20 @@ impl NotionTarget {
     }
 
     /// Creates the pages not created yet, in order; `field` picks the outputs list.
-    #[allow(clippy::too_many_arguments)]
     fn sync_pages(
         &self,
+        w: &mut Written<'_, '_>,
         db: &Resolved,
-        memo: &Memo,
         specs: &[PageSpec],
         previous: &[String],
-        out: &mut Outputs,
         field: fn(&mut Outputs) -> &mut Vec<String>,
-        progress: &mut Progress<'_>,
     ) -> Result<(), ItemError> {
+        let memo = w.memo;
         let mut claimed: HashSet<String> = previous.iter().cloned().collect();
         let mut existing: Option<Vec<Page>> = None;
         for (i, spec) in specs.iter().enumerate() {
             if let Some(id) = previous.get(i) {
-                field(out).push(id.clone());
+                field(&mut w.out).push(id.clone());
                 continue;
             }
             let found = match existing.take() {
@@ -131,8 +148,7 @@ impl NotionTarget {
                     .map_err(|e| item_error(memo, e))?;
             }
             claimed.insert(id.clone());
-            field(out).push(id);
-            progress(out)?;
+            w.add(field, id)?;
         }
         Ok(())
     }
@@ -155,6 +171,7 @@ impl NotionTarget {
             },
         )
         .map_err(|e| item_error(memo, e))?;
+        tracing::info!(file = %memo.name, page = %id, "Notion page created or found");
         crate::voice_memo::pipeline::crash_point("notion-page-created");
         Ok(id)
     }
@@ -171,26 +188,24 @@ impl NotionTarget {
     /// Appends each journal entry to its day's page (made when missing).
     fn sync_journal(
         &self,
+        w: &mut Written<'_, '_>,
         db: &Resolved,
-        memo: &Memo,
         entries: &[JournalEntry],
         previous: &[String],
-        out: &mut Outputs,
-        progress: &mut Progress<'_>,
     ) -> Result<(), ItemError> {
         let _one_at_a_time = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let memo = w.memo;
         for (i, entry) in entries.iter().enumerate() {
             let marker = entry_marker(&memo.id, i);
             let suffix = format!("#{marker}");
             if let Some(done) = previous.iter().find(|o| o.ends_with(&suffix)) {
-                out.journal.push(done.clone());
+                w.out.journal.push(done.clone());
                 continue;
             }
             let page_id = self
                 .journal_entry(db, memo, entry, &marker)
                 .map_err(|e| item_error(memo, e))?;
-            out.journal.push(format!("{page_id}{suffix}"));
-            progress(out)?;
+            w.add(|o| &mut o.journal, format!("{page_id}{suffix}"))?;
         }
         Ok(())
     }
@@ -292,44 +307,29 @@ impl SyncTarget for NotionTarget {
         progress: &mut Progress<'_>,
     ) -> Result<Outputs, ItemError> {
         let dbs = self.databases()?;
-        let mut out = Outputs::default();
+        let mut w = Written {
+            memo,
+            out: Outputs::default(),
+            progress,
+        };
         let todos: Vec<PageSpec> = org
             .todos
             .iter()
             .map(|t| todo_page(&dbs.todos, memo, t))
             .collect();
-        self.sync_pages(
-            &dbs.todos,
-            memo,
-            &todos,
-            &previous.todos,
-            &mut out,
-            |o| &mut o.todos,
-            progress,
-        )?;
+        self.sync_pages(&mut w, &dbs.todos, &todos, &previous.todos, |o| {
+            &mut o.todos
+        })?;
         let notes: Vec<PageSpec> = org
             .notes
             .iter()
             .map(|n| note_page(&dbs.notes, memo, n))
             .collect();
-        self.sync_pages(
-            &dbs.notes,
-            memo,
-            &notes,
-            &previous.notes,
-            &mut out,
-            |o| &mut o.notes,
-            progress,
-        )?;
-        self.sync_journal(
-            &dbs.journal,
-            memo,
-            &org.journal,
-            &previous.journal,
-            &mut out,
-            progress,
-        )?;
-        Ok(out)
+        self.sync_pages(&mut w, &dbs.notes, &notes, &previous.notes, |o| {
+            &mut o.notes
+        })?;
+        self.sync_journal(&mut w, &dbs.journal, &org.journal, &previous.journal)?;
+        Ok(w.out)
     }
 }
 
@@ -531,6 +531,34 @@ mod tests {
         assert_eq!(
             missing_blocks(&longer, heading, "0123456789ab", &paras).len(),
             4
+        );
+    }
+
+    #[test]
+    fn only_a_refused_request_fails_a_memo_for_good() {
+        let memo = Memo {
+            name: "a.m4a".into(),
+            path: PathBuf::from("a.m4a"),
+            id: "0123456789ab".into(),
+            recorded_at: chrono::DateTime::parse_from_rfc3339("2026-01-14T13:54:31+01:00").unwrap(),
+        };
+        let e = |kind| NotionError {
+            kind,
+            status: None,
+            code: String::new(),
+            message: "m".into(),
+        };
+        assert!(item_error(&memo, e(notion::ErrorKind::Invalid)).is_permanent());
+        for kind in [
+            notion::ErrorKind::Auth,
+            notion::ErrorKind::Access,
+            notion::ErrorKind::Transient,
+        ] {
+            assert!(!item_error(&memo, e(kind)).is_permanent());
+        }
+        assert_eq!(
+            item_error(&memo, e(notion::ErrorKind::Auth)).message(),
+            "a.m4a: m"
         );
     }
 
