@@ -9,8 +9,11 @@ use anyhow::Result;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum NotionCommand {
-    /// Create the TODOs, Notes and Journal databases under parent_page_id, add any
-    /// missing property to existing ones, and write their ids into config.toml.
+    /// Create the three databases (or add what they lack) and save their ids.
+    ///
+    /// Creates TODOs, Notes and Journal under parent_page_id when their ids are empty
+    /// (reusing any found there by title), adds any missing property to existing ones,
+    /// and writes the ids into config.toml, keeping its comments.
     #[command(after_help = "\
 Before: create an integration (Notion → Settings → Connections → Develop or manage
 integrations), export its secret as NOTION_TOKEN, and share the parent page with it
