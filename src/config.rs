@@ -425,12 +425,6 @@ impl Config {
                 .map_err(|what| bad("organization] base_url", &what))?;
         }
         self.validate_journal(path)?;
-        if self.sync.target == SyncTarget::Notion {
-            return Err(bad(
-                "sync] target",
-                "= \"notion\" is not available in this version of astra; use \"markdown\"",
-            ));
-        }
         Ok(())
     }
 }
@@ -708,7 +702,6 @@ mod tests {
 
     #[test]
     fn providers_not_built_yet_are_config_errors() {
-        assert!(err("[sync]\ntarget = \"notion\"\n").contains("not available"));
         let e = err("[journal]\nsummary_provider = \"openai\"\n");
         assert!(
             e.contains("[journal] summary_provider = \"openai\" is not available"),

@@ -37,10 +37,18 @@ model = "gpt-4o-mini"
 api_key_env = "OPENAI_API_KEY"
 
 [sync]
-target = "markdown"
+target = "markdown"               # markdown | notion
 
 [sync.markdown]
 dir = "~/.astra/vault"            # an Obsidian vault works
+
+# [sync.notion]                   # with target = "notion"; `astra notion setup` fills the ids
+# base_url = "https://api.notion.com"
+# token_env = "NOTION_TOKEN"      # the integration's secret is read from this variable
+# parent_page_id = ""             # the page (shared with the integration) to create the databases under
+# todos_database_id = ""
+# notes_database_id = ""
+# journal_database_id = ""
 
 [journal]
 summary_provider = "extractive"   # extractive (offline: the day's most representative sentences)

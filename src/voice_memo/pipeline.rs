@@ -3,7 +3,7 @@
 use super::archive::{Archiver, Destination};
 use super::error::ItemError;
 use super::organize::{Organization, OrganizeInput, Organizer, Usage, rules::RulesOrganizer};
-use super::sync::{SyncTarget, markdown::MarkdownTarget};
+use super::sync::{SyncTarget, markdown::MarkdownTarget, notion::NotionTarget};
 use super::transcribe::{self, Auto};
 use super::watch::Candidate;
 use super::{JOB, Memo, audio, media};
@@ -75,8 +75,9 @@ pub fn backoff(attempts: u32) -> ChronoDuration {
 }
 
 /// Test hook: `ASTRA_TEST_CRASH_AT=<point>` aborts the process there, as a power cut
-/// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`.
-fn crash_point(point: &str) {
+/// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`,
+/// `notion-page-created` (a Notion page made, its id not saved yet).
+pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
         .get_or_init(|| std::env::var("ASTRA_TEST_CRASH_AT").ok())
@@ -87,6 +88,19 @@ fn crash_point(point: &str) {
     }
 }
 
+/// The configured sync target.
+fn sync_target(ctx: &RunContext<'_>) -> Result<Box<dyn SyncTarget>> {
+    let cfg = &ctx.config.sync;
+    Ok(match cfg.target {
+        crate::config::SyncTarget::Markdown => {
+            Box::new(MarkdownTarget::new(cfg.markdown.dir.clone()))
+        }
+        crate::config::SyncTarget::Notion => {
+            Box::new(NotionTarget::from_config(&cfg.notion, &ctx.paths.config)?)
+        }
+    })
+}
+
 impl Pipeline {
     pub fn new(ctx: &RunContext<'_>, state: VoiceMemoState) -> Result<Pipeline> {
         let cfg = ctx.config;
@@ -95,7 +109,7 @@ impl Pipeline {
         Ok(Pipeline {
             transcriber: transcribe::from_config(&cfg.transcription, cache.clone())?,
             organizer: organizer(cfg)?,
-            sync: Box::new(MarkdownTarget::new(cfg.sync.markdown.dir.clone())),
+            sync: sync_target(ctx)?,
             archiver: Archiver {
                 mode: cfg.voice_memo.archive_mode,
                 archive_dir: cfg.voice_memo.archive_dir.clone(),

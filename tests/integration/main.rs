@@ -1,9 +1,11 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
 mod cli;
 mod crash;
+mod fake_notion;
 mod fake_openai;
 mod harness;
 mod journal;
+mod notion;
 mod openai;
 mod pipeline;
 mod recorder;

@@ -3,6 +3,7 @@
 //! Every piece written carries the memo's id, so writing is idempotent: a rerun, or a
 //! retry after a crash between two writes, finds the piece and does not write it again.
 pub mod markdown;
+pub mod notion;
 
 use crate::state::Outputs;
 use crate::voice_memo::Memo;

@@ -1,0 +1,172 @@
+//! Rich text and blocks within Notion's limits: at most 2,000 characters in one text
+//! piece (split at word boundaries), at most 100 pieces in one rich text array.
+use serde_json::{Value, json};
+
+/// The most characters in one rich text piece.
+pub const MAX_TEXT: usize = 2000;
+/// The most pieces in one rich text array (a property value or a block).
+pub const MAX_ITEMS: usize = 100;
+
+/// Splits `text` into pieces of at most `max` characters that join back into `text`:
+/// each piece ends after the last whitespace that fits, and a word longer than `max`
+/// is cut at `max` characters (never inside a UTF-8 character).
+pub fn split(text: &str, max: usize) -> Vec<&str> {
+    let max = max.max(1);
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        // Byte offset just past the `max`-th character, or the end.
+        let limit = rest
+            .char_indices()
+            .nth(max)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        if limit == rest.len() {
+            pieces.push(rest);
+            break;
+        }
+        let window = &rest[..limit];
+        let cut = window
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(i, c)| i + c.len_utf8())
+            .unwrap_or(limit);
+        pieces.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    pieces
+}
+
+/// A rich text array holding all of `text`, in pieces of at most 2,000 characters
+/// (more than 100 pieces when the text is longer than about 200,000).
+pub fn rich_text(text: &str) -> Vec<Value> {
+    split(text, MAX_TEXT).into_iter().map(piece).collect()
+}
+
+/// A rich text array for a property value: as [`rich_text`], cut after 100 pieces.
+pub fn property_text(text: &str) -> Value {
+    let mut items = rich_text(text);
+    items.truncate(MAX_ITEMS);
+    Value::Array(items)
+}
+
+fn piece(content: &str) -> Value {
+    json!({"type": "text", "text": {"content": content}})
+}
+
+/// The plain text of a rich text array (from `plain_text`, else `text.content`).
+pub fn plain(items: &Value) -> String {
+    items
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    i["plain_text"]
+                        .as_str()
+                        .or_else(|| i["text"]["content"].as_str())
+                        .unwrap_or("")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Paragraph blocks for `text`: one per paragraph (blank-line separated); a paragraph
+/// of more than 100 pieces continues in the next block.
+pub fn paragraphs(text: &str) -> Vec<Value> {
+    let normalized = text.replace("\r\n", "\n");
+    normalized
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .flat_map(|p| {
+            rich_text(p)
+                .chunks(MAX_ITEMS)
+                .map(|c| block("paragraph", c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A `heading_3` block.
+pub fn heading_3(text: &str) -> Value {
+    let mut items = rich_text(text);
+    items.truncate(MAX_ITEMS);
+    block("heading_3", items)
+}
+
+/// A `divider` block.
+pub fn divider() -> Value {
+    json!({"object": "block", "type": "divider", "divider": {}})
+}
+
+fn block(kind: &str, items: Vec<Value>) -> Value {
+    json!({"object": "block", "type": kind, kind: {"rich_text": items}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> usize {
+        s.chars().count()
+    }
+
+    #[test]
+    fn short_text_is_one_piece_and_empty_is_none() {
+        assert_eq!(split("hello world", 2000), ["hello world"]);
+        assert!(split("", 2000).is_empty());
+    }
+
+    #[test]
+    fn pieces_end_at_word_boundaries_and_join_back() {
+        let text = "alpha beta gamma delta epsilon ".repeat(200);
+        let pieces = split(&text, 2000);
+        assert!(pieces.len() >= 3);
+        assert_eq!(pieces.concat(), text);
+        for p in &pieces[..pieces.len() - 1] {
+            assert!(chars(p) <= 2000);
+            assert!(p.ends_with(' '), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_word_is_cut_at_the_limit() {
+        let word = "x".repeat(4500);
+        let pieces = split(&word, 2000);
+        assert_eq!(
+            pieces.iter().map(|p| chars(p)).collect::<Vec<_>>(),
+            [2000, 2000, 500]
+        );
+    }
+
+    #[test]
+    fn multibyte_characters_are_counted_and_never_cut() {
+        let text = "é".repeat(2001) + " ünïcödé 🎙️ fin";
+        let pieces = split(&text, 2000);
+        assert_eq!(pieces.concat(), text);
+        assert!(pieces.iter().all(|p| chars(p) <= 2000));
+        assert_eq!(chars(pieces[0]), 2000);
+    }
+
+    #[test]
+    fn long_paragraphs_become_several_blocks() {
+        let para = "word ".repeat(41_000); // 205,000 chars: more than 100 pieces
+        let text = format!("First.\n\n{para}\n\n\nLast.");
+        let blocks = paragraphs(&text);
+        assert_eq!(blocks.len(), 4);
+        assert_eq!(plain(&blocks[0]["paragraph"]["rich_text"]), "First.");
+        let n = |b: &Value| b["paragraph"]["rich_text"].as_array().unwrap().len();
+        assert_eq!(n(&blocks[1]), 100);
+        assert!(n(&blocks[2]) > 0);
+        assert_eq!(plain(&blocks[3]["paragraph"]["rich_text"]), "Last.");
+    }
+
+    #[test]
+    fn property_text_is_capped_at_100_pieces() {
+        let text = "y".repeat(2000 * 150);
+        assert_eq!(property_text(&text).as_array().unwrap().len(), 100);
+        assert_eq!(rich_text(&text).len(), 150);
+    }
+}
