@@ -377,6 +377,16 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<()> {
         let bad = |key: &str, what: &str| usage(format!("{}: [{key}] {what}", path.display()));
+        for job in crate::jobs::JOBS {
+            let schedule = self.job(job).schedule;
+            if let Err(e) = crate::schedule::CronSchedule::parse(&schedule) {
+                return Err(usage(format!(
+                    "{}: [jobs.{}] schedule = \"{schedule}\": {e:#}. Use 5 cron fields (minute hour day month weekday), e.g. \"*/5 * * * *\"",
+                    path.display(),
+                    job.name
+                )));
+            }
+        }
         for name in self.jobs.keys() {
             if crate::jobs::find(name).is_none() {
                 let hint = nearest(name, &crate::jobs::all_names())
@@ -682,6 +692,15 @@ mod tests {
         assert!(!c.job(&crate::jobs::VOICE_MEMO).enabled);
         assert!(c.job(&crate::jobs::JOURNAL).enabled);
         assert_eq!(c.job(&crate::jobs::JOURNAL).after, ["voiceMemo"]);
+    }
+
+    #[test]
+    fn a_bad_schedule_is_refused_at_load() {
+        let e = err("[jobs.journal]\nschedule = \"at nine\"\n");
+        assert!(
+            e.contains("[jobs.journalProcessing] schedule = \"at nine\""),
+            "{e}"
+        );
     }
 
     #[test]

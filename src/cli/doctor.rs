@@ -102,6 +102,189 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         ));
     }
     out.extend(transcriber_checks(&cfg));
+    out.extend(remote_checks(&cfg));
+    out.extend(schedule_checks(ctx, &cfg));
+    out
+}
+
+/// Keys in the environment, services reachable with them, Notion's schema.
+fn remote_checks(cfg: &Config) -> Vec<Check> {
+    let mut out = Vec::new();
+    let t = &cfg.transcription;
+    if t.provider == TranscriptionProvider::Openai {
+        out.push(openai_check("transcription", &t.base_url, &t.api_key_env));
+    }
+    let o = &cfg.organization;
+    if o.provider == crate::config::OrganizationProvider::Openai {
+        out.push(openai_check("organization", &o.base_url, &o.api_key_env));
+    }
+    if cfg.sync.target == SyncTarget::Notion {
+        out.extend(notion_checks(&cfg.sync.notion));
+    }
+    out
+}
+
+/// `GET {base_url}/models` with the key: reachable, and the key accepted.
+fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
+    let name = format!("{what} API");
+    let key = (!key_env.is_empty())
+        .then(|| std::env::var(key_env).ok())
+        .flatten()
+        .filter(|k| !k.trim().is_empty());
+    if key.is_none() && base_url.contains("api.openai.com") {
+        return Check::fail(
+            &name,
+            format!("{key_env} is not set"),
+            format!(
+                "export {key_env}=… (your OpenAI API key), or point base_url at a local server"
+            ),
+        );
+    }
+    let client = crate::clients::http::client(std::time::Duration::from_secs(5));
+    let url = format!("{}/models", base_url.trim_end_matches('/'));
+    let mut req = client.get(&url);
+    if let Some(k) = &key {
+        req = req.bearer_auth(k);
+    }
+    let host = base_url
+        .split("//")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or(base_url)
+        .to_string();
+    match req.send() {
+        Ok(r) if r.status().is_success() => {
+            Check::pass(&name, format!("{host} reachable, key accepted"))
+        }
+        Ok(r) if r.status().as_u16() == 401 || r.status().as_u16() == 403 => Check::fail(
+            &name,
+            format!("{host} refused the key (HTTP {})", r.status().as_u16()),
+            format!("check {key_env}"),
+        ),
+        // Some local servers have no /models; reachable is what matters.
+        Ok(r) => Check::pass(
+            &name,
+            format!("{host} reachable (HTTP {} on /models)", r.status().as_u16()),
+        ),
+        Err(e) => Check::fail(
+            &name,
+            format!("{host}: {}", e.without_url()),
+            "check base_url and your network",
+        ),
+    }
+}
+
+/// The token, the three databases, and their properties.
+fn notion_checks(n: &crate::config::NotionConfig) -> Vec<Check> {
+    use crate::voice_memo::sync::notion::schema::KINDS;
+    let Some(token) = crate::clients::notion::token_from_env(&n.token_env) else {
+        return vec![Check::fail(
+            "notion",
+            format!("{} is not set", n.token_env),
+            format!("export {}=secret_… (your integration's token)", n.token_env),
+        )];
+    };
+    let client = crate::clients::notion::NotionClient::new(&n.base_url, token, &n.token_env);
+    let mut out = Vec::new();
+    for kind in KINDS {
+        let id = match kind {
+            crate::voice_memo::sync::notion::schema::Kind::Todos => &n.todos_database_id,
+            crate::voice_memo::sync::notion::schema::Kind::Notes => &n.notes_database_id,
+            crate::voice_memo::sync::notion::schema::Kind::Journal => &n.journal_database_id,
+        };
+        let name = format!("notion {}", kind.title());
+        if id.trim().is_empty() {
+            out.push(Check::fail(
+                &name,
+                format!("[sync.notion] {} is empty", kind.config_key()),
+                "run `astra notion setup` (needs parent_page_id)",
+            ));
+            continue;
+        }
+        match client.resolve_data_source(id) {
+            Ok(ds) => {
+                let missing: Vec<&str> = kind
+                    .properties()
+                    .iter()
+                    .filter(|(p, spec)| {
+                        let want = spec
+                            .as_object()
+                            .and_then(|o| o.keys().next())
+                            .map(String::as_str)
+                            .unwrap_or("");
+                        !ds.properties.iter().any(|(have, s)| {
+                            (have == p || (want == "title" && s.kind == "title")) && s.kind == want
+                        })
+                    })
+                    .map(|(p, _)| *p)
+                    .collect();
+                out.push(if missing.is_empty() {
+                    Check::pass(&name, "reachable, all properties present")
+                } else {
+                    Check::fail(
+                        &name,
+                        format!("missing properties: {}", missing.join(", ")),
+                        "run `astra notion setup` to add them",
+                    )
+                });
+            }
+            Err(e) => out.push(Check::fail(
+                &name,
+                e.to_string(),
+                "share the database with your integration, or run `astra notion setup`",
+            )),
+        }
+    }
+    out
+}
+
+/// Each enabled job's schedule installed (and loaded), and not overdue.
+fn schedule_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
+    use crate::schedule::install::{self, Backend};
+    let mut out = Vec::new();
+    let enabled: Vec<&'static crate::jobs::JobInfo> = crate::jobs::JOBS
+        .iter()
+        .copied()
+        .filter(|j| cfg.job(j).enabled)
+        .collect();
+    let backend = Backend::detect();
+    let programs: Vec<&str> = enabled.iter().map(|j| j.program).collect();
+    match install::status(backend, &programs) {
+        Ok(statuses) => {
+            for s in statuses {
+                let name = format!("schedule {}", s.program);
+                out.push(match (s.installed, s.loaded) {
+                    (true, Some(false)) => Check::fail(
+                        &name,
+                        format!("installed in {} but not loaded", backend.name()),
+                        format!("astra schedule install --{}", backend.name()),
+                    ),
+                    (true, _) => Check::pass(&name, format!("installed in {}", backend.name())),
+                    (false, _) => Check::fail(
+                        &name,
+                        format!("not installed in {}", backend.name()),
+                        format!("astra schedule install --{}", backend.name()),
+                    ),
+                });
+            }
+        }
+        Err(e) => out.push(Check::fail(
+            "schedules",
+            format!("{e:#}"),
+            "astra schedule print shows what would be installed",
+        )),
+    }
+    for job in enabled {
+        if let Ok(status) = super::jobs::job_status(ctx, job)
+            && status["overdue"] == true
+        {
+            out.push(Check::fail(
+                &format!("{} overdue", job.program),
+                format!("last ran {}; its schedule ({}) expected a run since", status["last_run"].as_str().unwrap_or("?"), status["schedule"].as_str().unwrap_or("?")),
+                "install or load its schedule (astra schedule install), then check `astra jobs history`",
+            ));
+        }
+    }
     out
 }
 

@@ -104,7 +104,8 @@ fn list(ctx: &Ctx) -> Result<u8> {
         .iter()
         .map(|j| {
             let s = cfg.job(j);
-            json!({"name": j.name, "program": j.program, "description": j.description, "schedule": s.schedule, "enabled": s.enabled})
+            let human = crate::schedule::CronSchedule::parse(&s.schedule).ok().map(|c| c.describe());
+            json!({"name": j.name, "program": j.program, "description": j.description, "schedule": s.schedule, "schedule_human": human, "enabled": s.enabled})
         })
         .collect();
     if ctx.json {
@@ -120,7 +121,10 @@ fn list(ctx: &Ctx) -> Result<u8> {
                 vec![
                     r["program"].as_str().unwrap_or("").to_string(),
                     r["description"].as_str().unwrap_or("").to_string(),
-                    r["schedule"].as_str().unwrap_or("").to_string(),
+                    match r["schedule_human"].as_str() {
+                        Some(h) => format!("{h} ({})", r["schedule"].as_str().unwrap_or("")),
+                        None => r["schedule"].as_str().unwrap_or("").to_string(),
+                    },
                     if r["enabled"] == true {
                         "yes".into()
                     } else {
@@ -168,11 +172,29 @@ pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
             )
         })
         .map(|r| r.message.clone());
+    let cron = crate::schedule::CronSchedule::parse(&s.schedule).ok();
+    let zone = crate::schedule::local_zone();
+    let now = Utc::now().with_timezone(&zone);
+    let next: Vec<String> = cron
+        .as_ref()
+        .map(|c| c.next_n(&now, 5))
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t.to_rfc3339())
+        .collect();
+    let overdue = s.enabled
+        && last
+            .zip(cron.as_ref())
+            .is_some_and(|(r, c)| is_overdue(c, r.started_at, Utc::now()));
     Ok(json!({
         "name": job.name,
         "program": job.program,
         "description": job.description,
         "schedule": s.schedule,
+        "schedule_human": cron.as_ref().map(|c| c.describe()),
+        "next_run": next.first(),
+        "next_runs": next,
+        "overdue": overdue,
         "enabled": s.enabled,
         "timeout_seconds": s.timeout_seconds,
         "after": s.after,
@@ -182,6 +204,23 @@ pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
         "run_count": worked.len(),
         "state": job.state_shape,
     }))
+}
+
+/// Late by more than this after a scheduled time means no scheduler started the job.
+const OVERDUE_GRACE_MINUTES: i64 = 15;
+
+/// The job should have run again since `last` (a scheduled time has passed by more
+/// than the grace period): its scheduler entry is missing or not loaded.
+pub fn is_overdue(
+    cron: &crate::schedule::CronSchedule,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    let zone = crate::schedule::local_zone();
+    cron.next_after(&last.with_timezone(&zone))
+        .is_some_and(|due| {
+            due.with_timezone(&Utc) + chrono::Duration::minutes(OVERDUE_GRACE_MINUTES) < now
+        })
 }
 
 fn show(ctx: &Ctx, name: &str) -> Result<u8> {
@@ -541,6 +580,22 @@ mod tests {
         assert_eq!(percentile(&v, 95.0), Some(19));
         assert_eq!(percentile(&[7], 95.0), Some(7));
         assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn overdue_means_a_scheduled_time_passed_long_ago() {
+        let every5 = crate::schedule::CronSchedule::parse("*/5 * * * *").unwrap();
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(!is_overdue(
+            &every5,
+            t("2026-01-14T10:00:00Z"),
+            t("2026-01-14T10:12:00Z")
+        ));
+        assert!(is_overdue(
+            &every5,
+            t("2026-01-14T10:00:00Z"),
+            t("2026-01-14T10:30:00Z")
+        ));
     }
 
     #[test]

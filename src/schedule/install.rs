@@ -347,3 +347,73 @@ fn command(program: &str, args: &[&str], stdin: Option<&str>) -> Result<std::pro
         .wait_with_output()
         .with_context(|| format!("waiting for `{program}`"))
 }
+
+/// Whether a job's schedule is installed in a scheduler, and loaded where that can
+/// be asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Installed {
+    pub program: String,
+    pub installed: bool,
+    /// launchd: `launchctl print` knows it; systemd: the timer is active; cron: `None`.
+    pub loaded: Option<bool>,
+}
+
+/// The install status of `programs` in `backend` (read-only: runs `crontab -l`,
+/// `launchctl print`, `systemctl --user is-active`).
+pub fn status(backend: Backend, programs: &[&str]) -> Result<Vec<Installed>> {
+    let mut out = Vec::new();
+    match backend {
+        Backend::Cron => {
+            let text = crontab_list(&mut Report::default())?;
+            let block = crontab::has_block(&text).then(|| {
+                text.lines()
+                    .skip_while(|l| !l.starts_with("# BEGIN astra"))
+                    .take_while(|l| !l.starts_with("# END astra"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            for p in programs {
+                let installed = block.as_ref().is_some_and(|b| {
+                    b.lines()
+                        .any(|l| !l.starts_with('#') && l.contains(&format!("/{p}")))
+                });
+                out.push(Installed {
+                    program: p.to_string(),
+                    installed,
+                    loaded: None,
+                });
+            }
+        }
+        Backend::Launchd => {
+            for p in programs {
+                let installed = launchd_plist(p)?.exists();
+                let target = format!("{}/{}", gui_domain(), launchd::label(p));
+                let loaded = installed
+                    && command("launchctl", &["print", &target], None)
+                        .is_ok_and(|o| o.status.success());
+                out.push(Installed {
+                    program: p.to_string(),
+                    installed,
+                    loaded: Some(loaded),
+                });
+            }
+        }
+        Backend::Systemd => {
+            let dir = systemd_dir()?;
+            for p in programs {
+                let unit = systemd::unit_name(p);
+                let installed = dir.join(format!("{unit}.timer")).exists();
+                let timer = format!("{unit}.timer");
+                let loaded = installed
+                    && command("systemctl", &["--user", "is-active", &timer], None)
+                        .is_ok_and(|o| o.status.success());
+                out.push(Installed {
+                    program: p.to_string(),
+                    installed,
+                    loaded: Some(loaded),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

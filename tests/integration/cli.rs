@@ -49,6 +49,10 @@ fn jobs_show_reports_the_last_run() {
     let d = &v["data"];
     assert_eq!(d["run_count"], 1);
     assert_eq!(d["last_status"], "success");
+    assert_eq!(d["schedule_human"], "Every 5 minutes");
+    assert_eq!(d["next_runs"].as_array().unwrap().len(), 5);
+    assert_eq!(d["next_run"], d["next_runs"][0]);
+    assert_eq!(d["overdue"], false);
     assert!(d["last_error"].is_null());
     assert!(d["last_run"].is_string());
     let r = t.run("astra", &["jobs", "show", "voice-memos"]);
@@ -221,7 +225,42 @@ fn failed_list_retry_and_purge() {
 
 #[test]
 fn doctor_passes_on_a_good_setup_and_says_what_to_fix() {
+    // A crontab that astra can install into (cron is the backend without a user
+    // systemd or launchd).
     let t = Test::new();
+    let bin = t.dir.path().join("fakebin");
+    fs::create_dir_all(&bin).unwrap();
+    let crontab = bin.join("crontab");
+    let store = t.dir.path().join("crontab.txt");
+    fs::write(
+        &crontab,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n -l) [ -f '{0}' ] && cat '{0}' || {{ echo 'no crontab for you' >&2; exit 1; }} ;;\n -) cat > '{0}' ;;\nesac\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&crontab, fs::Permissions::from_mode(0o755)).unwrap();
+    let t = t.env("PATH", &format!("{}:/usr/bin:/bin", bin.display()));
+    let (code, v) = astra_json(&t, &["doctor"]);
+    assert_eq!(code, Some(1), "schedules not installed yet: {v}");
+    let sched = v["data"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "schedule voice-memo")
+        .unwrap()
+        .clone();
+    assert_eq!(sched["ok"], false, "{sched}");
+    assert!(
+        sched["fix"]
+            .as_str()
+            .unwrap()
+            .contains("astra schedule install --cron"),
+        "{sched}"
+    );
+    t.run("astra", &["schedule", "install", "--cron"]).success();
     let (code, v) = astra_json(&t, &["doctor"]);
     assert_eq!(code, Some(0), "{v}");
     envelope(&v, "table", "astra doctor");
