@@ -187,7 +187,7 @@ pub struct Item {
     pub stage: Option<Stage>,
     #[serde(default)]
     pub attempts: u32,
-    /// The memo's short id (from its digest): the marker on everything it writes.
+    /// The memo's short id (from its name and digest): the marker on everything it writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default)]

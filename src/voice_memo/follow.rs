@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 /// A pass at least this often, for retries whose backoff ends.
 const PERIODIC: Duration = Duration::from_secs(60);
 
+/// A file appeared, changed or was renamed: worth a pass. Reads (our own, while a
+/// pass copies or hashes a file) are not.
+fn wakes(ev: &notify::Event) -> bool {
+    use notify::EventKind;
+    matches!(
+        ev.kind,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Any
+    )
+}
+
 /// Runs passes until the process is stopped. Returns an exit code only on a setup error.
 pub fn watch_loop(opts: &RunOptions) -> u8 {
     let setup = || -> anyhow::Result<(std::path::PathBuf, Duration)> {
@@ -53,18 +63,22 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
         if crate::control::should_stop() == Some(crate::control::Stop::Signal) {
             return crate::exit::OK;
         }
+        // Checked on every turn, so a stream of events cannot starve the passes.
+        if Instant::now() >= next {
+            runner::run_job(&VoiceMemoJob, opts);
+            next = Instant::now() + PERIODIC;
+            continue;
+        }
         let wait = next
             .saturating_duration_since(Instant::now())
             .min(Duration::from_millis(500));
         match rx.recv_timeout(wait) {
             // A change: run once the file has had time to settle (and not before a
             // pass already due sooner).
-            Ok(_) => next = next.min(Instant::now() + settle + Duration::from_millis(500)),
-            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= next => {
-                runner::run_job(&VoiceMemoJob, opts);
-                next = Instant::now() + PERIODIC;
+            Ok(Ok(ev)) if wakes(&ev) => {
+                next = next.min(Instant::now() + settle + Duration::from_millis(500));
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return crate::exit::FAILED,
         }
     }

@@ -33,9 +33,23 @@ pub struct Memo {
     /// The file name (the key in state).
     pub name: String,
     pub path: PathBuf,
-    /// Short id from the content digest: the marker on everything the memo writes.
+    /// Short id from the file name and content digest ([`memo_id`]): the marker on
+    /// everything the memo writes.
     pub id: String,
     pub recorded_at: DateTime<FixedOffset>,
+}
+
+/// A memo's short id: the start of SHA-256(file name, NUL, content digest). The name
+/// is part of it because two files with the same audio are still two memos (each
+/// with its own sidecar transcript and cache); the content is part of it so that a
+/// new recording reusing an old name is a new memo.
+pub fn memo_id(name: &str, digest: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0u8]);
+    h.update(digest.as_bytes());
+    crate::fsutil::hex(&h.finalize()[..6])
 }
 
 /// The voice-memo job.

@@ -299,7 +299,7 @@ impl Pipeline {
         audio::check(&c.path, &c.name)?;
         if item.digest.is_none() {
             let digest = fsutil::sha256_file(&c.path)?;
-            item.id = Some(digest.trim_start_matches("sha256:")[..12].to_string());
+            item.id = Some(super::memo_id(&c.name, &digest));
             item.digest = Some(digest);
             item.recorded_at = Some(c.recorded_at.to_rfc3339());
         }

@@ -341,3 +341,26 @@ fn watch_mode_processes_a_memo_that_arrives_later() {
     child.wait().unwrap();
     assert_eq!(Test::tree(&t.vault.join("Notes")).len(), 1);
 }
+
+#[test]
+fn two_files_with_the_same_audio_are_two_memos() {
+    let t = Test::new()
+        .audio("same a.wav", &wav_bytes("same", 400))
+        .audio("same b.wav", &wav_bytes("same", 400));
+    fs::write(t.inbox.join("same a.txt"), "note the first words").unwrap();
+    fs::write(
+        t.inbox.join("same b.txt"),
+        "note completely different words",
+    )
+    .unwrap();
+    t.voice_memo().success();
+    assert_ne!(t.item("same a.wav")["id"], t.item("same b.wav")["id"]);
+    let notes: String = Test::snapshot(&t.vault.join("Notes"))
+        .into_iter()
+        .map(|(_, b)| String::from_utf8(b).unwrap())
+        .collect();
+    assert!(
+        notes.contains("first words") && notes.contains("different words"),
+        "{notes}"
+    );
+}
