@@ -310,3 +310,21 @@ fn completions_and_skill() {
     let skill = fs::read_to_string(dir.join("SKILL.md")).unwrap();
     assert!(skill.starts_with("---\nname: astra\n") && skill.contains("astra jobs list --json"));
 }
+
+/// The help texts people read, as snapshots: a change to them is a visible diff.
+#[test]
+fn help_texts() {
+    let t = Test::new();
+    for (name, program, args) in [
+        ("voice_memo_help", "voice-memo", &["--help"][..]),
+        ("journal_help", "journal", &["--help"][..]),
+        ("astra_help", "astra", &["--help"][..]),
+        ("astra_jobs_help", "astra", &["jobs", "--help"][..]),
+        ("astra_failed_help", "astra", &["failed", "--help"][..]),
+        ("astra_schedule_help", "astra", &["schedule", "--help"][..]),
+    ] {
+        let r = t.run(program, args);
+        r.success();
+        insta::assert_snapshot!(name, r.stdout());
+    }
+}
