@@ -8,6 +8,8 @@ pub mod days;
 pub mod extractive;
 pub mod markdown;
 pub mod model;
+pub mod notion;
+pub mod openai;
 mod wait;
 pub mod weekly;
 
@@ -56,21 +58,23 @@ impl Job for JournalJob {
 pub fn summarizer_for(config: &Config) -> Result<Box<dyn Summarizer>> {
     match config.journal.summary_provider {
         SummaryProvider::Extractive => Ok(Box::new(extractive::Extractive)),
-        SummaryProvider::Openai => Err(usage(
-            "[journal] summary_provider = \"openai\" is not available in this version of astra; use \"extractive\"",
-        )),
+        SummaryProvider::Openai => Ok(Box::new(openai::OpenAiSummarizer::from_config(
+            &config.journal_llm(),
+        )?)),
     }
 }
 
-/// The journal store `sync.target` names.
-pub fn store_for(config: &Config) -> Result<Box<dyn JournalStore>> {
+/// The journal store `sync.target` names (`config_path` is where new Notion database
+/// ids are written).
+pub fn store_for(config: &Config, config_path: &std::path::Path) -> Result<Box<dyn JournalStore>> {
     match config.sync.target {
         SyncTarget::Markdown => Ok(Box::new(markdown::MarkdownStore::new(
             config.sync.markdown.dir.clone(),
         ))),
-        SyncTarget::Notion => Err(usage(
-            "[sync] target = \"notion\" is not available to the journal job in this version of astra; use \"markdown\"",
-        )),
+        SyncTarget::Notion => Ok(Box::new(notion::NotionStore::from_config(
+            &config.sync.notion,
+            config_path,
+        )?)),
     }
 }
 
@@ -99,7 +103,7 @@ impl<'a> Run<'a> {
         Ok(Run {
             ctx,
             today,
-            store: store_for(ctx.config)?,
+            store: store_for(ctx.config, &ctx.paths.config)?,
             summarizer: summarizer_for(ctx.config)?,
             state: JournalState::default(),
             stages: Stages::default(),
@@ -137,6 +141,7 @@ impl<'a> Run<'a> {
             .update_job(JOB.name, |s: &mut JournalState| {
                 s.last_run = Some(Utc::now());
             })?;
+        self.stats.tokens = self.summarizer.spent();
         let message = self.message(summarised, week_label.as_deref());
         Ok(Outcome {
             message,
@@ -291,6 +296,10 @@ impl<'a> Run<'a> {
         else {
             return Ok(None);
         };
+        if !self.store.weekly_review() {
+            tracing::debug!(store = self.store.name(), "no weekly review in this store");
+            return Ok(None);
+        }
         let span = weekly::due_week(self.today, review_day);
         let days = match self.week_days(&span) {
             Ok(days) => days,
@@ -363,13 +372,19 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// A day that failed; a [`model::Transient`] failure is `retrying`: the day is
+    /// left as it is for the next run.
     fn fail(&mut self, date: NaiveDate, e: &anyhow::Error) {
-        let msg = format!("{e:#}");
-        tracing::warn!(day = %date, error = %msg, "day failed");
+        let (status, msg) = if model::is_transient(e) {
+            ("retrying", format!("{e:#}; left for the next run"))
+        } else {
+            ("failed", format!("{e:#}"))
+        };
+        tracing::warn!(day = %date, error = %msg, status, "day failed");
         self.stats.failed += 1;
         let location = self.store.day_location(date);
         self.items
-            .push(item(&date.to_string(), &location, "failed", Some(msg)));
+            .push(item(&date.to_string(), &location, status, Some(msg)));
     }
 
     /// The report of a dry run: the days (and week) a real run would write.

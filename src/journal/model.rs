@@ -104,10 +104,26 @@ pub struct DaySummary {
 
 /// Summarises one day (`journal.summary_provider`).
 pub trait Summarizer {
-    /// The provider's name in config (`extractive`).
+    /// The provider's name in config (`extractive`, `openai`).
     fn name(&self) -> &'static str;
-    /// A summary of the day's entries; `day.entries` is never empty.
+    /// A summary of the day's entries; `day.entries` is never empty. A failure that
+    /// may pass by itself carries a [`Transient`] in its chain.
     fn summarize(&self, day: &Day) -> Result<DaySummary>;
+    /// The tokens remote models used so far (none for an offline summarizer).
+    fn spent(&self) -> Option<crate::state::Tokens> {
+        None
+    }
+}
+
+/// A failure that may pass by itself (no connection, 5xx, 429): the day is left as it
+/// is and the next run tries it again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Transient(pub String);
+
+/// Whether `e` (or anything in its chain) is [`Transient`].
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<Transient>())
 }
 
 /// Whether a write changed anything.
@@ -168,7 +184,7 @@ impl WeekReview {
     }
 }
 
-/// Where journal days live (`sync.target`): the Markdown vault now, Notion later.
+/// Where journal days live (`sync.target`): the Markdown vault or the Notion Journal database.
 pub trait JournalStore {
     /// The target's name (`markdown`).
     fn name(&self) -> &'static str;
@@ -189,6 +205,10 @@ pub trait JournalStore {
     fn open_todos(&self) -> Result<Vec<String>>;
     /// Writes (or replaces) a week's review.
     fn write_week(&self, review: &WeekReview) -> Result<Written>;
+    /// Whether this store holds weekly reviews (the Markdown vault does, Notion not).
+    fn weekly_review(&self) -> bool {
+        true
+    }
     /// Where a day lives, for people and the run result (`Journal/2026-01-14.md`).
     fn day_location(&self, date: NaiveDate) -> String;
     /// Where a week's review lives (`Journal/2026-W03.md`).
