@@ -65,8 +65,12 @@ pub fn summarizer_for(config: &Config) -> Result<Box<dyn Summarizer>> {
 }
 
 /// The journal store `sync.target` names (`config_path` is where new Notion database
-/// ids are written).
-pub fn store_for(config: &Config, config_path: &std::path::Path) -> Result<Box<dyn JournalStore>> {
+/// ids are written; `read_only`: a dry run, which never sets Notion up).
+pub fn store_for(
+    config: &Config,
+    config_path: &std::path::Path,
+    read_only: bool,
+) -> Result<Box<dyn JournalStore>> {
     match config.sync.target {
         SyncTarget::Markdown => Ok(Box::new(markdown::MarkdownStore::new(
             config.sync.markdown.dir.clone(),
@@ -74,6 +78,7 @@ pub fn store_for(config: &Config, config_path: &std::path::Path) -> Result<Box<d
         SyncTarget::Notion => Ok(Box::new(notion::NotionStore::from_config(
             &config.sync.notion,
             config_path,
+            read_only,
         )?)),
     }
 }
@@ -103,7 +108,7 @@ impl<'a> Run<'a> {
         Ok(Run {
             ctx,
             today,
-            store: store_for(ctx.config, &ctx.paths.config)?,
+            store: store_for(ctx.config, &ctx.paths.config, ctx.opts.dry_run)?,
             summarizer: summarizer_for(ctx.config)?,
             state: JournalState::default(),
             stages: Stages::default(),
@@ -184,6 +189,9 @@ impl<'a> Run<'a> {
         let listed = self.store.list_days()?;
         let mut due = Vec::new();
         for date in days::ended(&listed, self.today) {
+            if self.unchanged_since_summary(date) {
+                continue;
+            }
             match self.store.load_day(date) {
                 Ok(Some(day)) => {
                     let status = DayStatus {
@@ -205,6 +213,14 @@ impl<'a> Run<'a> {
             }
         }
         Ok(due)
+    }
+
+    /// A day this job summarised that the store says has not changed since: not read.
+    fn unchanged_since_summary(&self, date: NaiveDate) -> bool {
+        self.state
+            .days
+            .get(&date.to_string())
+            .is_some_and(|r| !self.store.may_have_changed(date, r.summarized_at))
     }
 
     fn forced_day(&mut self, force: Force) -> Result<Vec<Due>> {
@@ -272,7 +288,8 @@ impl<'a> Run<'a> {
             .write_summary(due.day.date, &summary, &fingerprint)?;
         self.stages.add("write", ms(started));
         let key = due.day.date.to_string();
-        if self.state.days.get(&key).map(|r| &r.fingerprint) != Some(&fingerprint) {
+        let recorded = self.state.days.get(&key).map(|r| &r.fingerprint);
+        if written == Written::Changed || recorded != Some(&fingerprint) {
             let record = DayRecord {
                 fingerprint,
                 summarized_at: Utc::now(),

@@ -192,6 +192,12 @@ pub trait JournalStore {
     fn list_days(&self) -> Result<Vec<NaiveDate>>;
     /// One day with its entries; `None` when it has no journal.
     fn load_day(&self, date: NaiveDate) -> Result<Option<Day>>;
+    /// Whether a listed day may have changed since `since` (when its summary was
+    /// written): `false` lets the run skip reading a day it summarised. Unprocessed
+    /// days always count as changed.
+    fn may_have_changed(&self, _date: NaiveDate, _since: chrono::DateTime<chrono::Utc>) -> bool {
+        true
+    }
     /// Puts `summary` at the top of the day (replacing an earlier one), sets `mood`,
     /// `themes` and `processed`. Fails when the day's entries no longer match
     /// `built_from` (a fingerprint), so a summary never describes other entries.

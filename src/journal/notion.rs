@@ -14,7 +14,7 @@ use crate::clients::notion::{self, Block, NotionClient, Page, text};
 use crate::config::NotionConfig;
 use crate::voice_memo::sync::notion::schema::{self, Resolved};
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
+use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -43,6 +43,7 @@ pub struct NotionStore {
     client: NotionClient,
     cfg: NotionConfig,
     config_path: PathBuf,
+    read_only: bool,
     journal: OnceCell<Resolved>,
     /// The day pages found by the last listing (the first page of each date).
     pages: RefCell<BTreeMap<NaiveDate, Page>>,
@@ -50,7 +51,12 @@ pub struct NotionStore {
 
 impl NotionStore {
     /// The store for `[sync.notion]`; exit 2 when the token or the ids are missing.
-    pub fn from_config(cfg: &NotionConfig, config_path: &Path) -> Result<NotionStore> {
+    /// `read_only` (a dry run): the databases are never set up, only read.
+    pub fn from_config(
+        cfg: &NotionConfig,
+        config_path: &Path,
+        read_only: bool,
+    ) -> Result<NotionStore> {
         let token = notion::token_from_env(&cfg.token_env).ok_or_else(|| {
             crate::exit::usage(format!(
                 "{} is not set: the journal job reads and writes the Notion Journal database with your integration's secret: `export {}=…`, or set [sync] target = \"markdown\" in {}",
@@ -64,6 +70,7 @@ impl NotionStore {
             client: NotionClient::new(&cfg.base_url, token, &cfg.token_env),
             cfg: cfg.clone(),
             config_path: config_path.to_path_buf(),
+            read_only,
             journal: OnceCell::new(),
             pages: RefCell::new(BTreeMap::new()),
         })
@@ -83,6 +90,11 @@ impl NotionStore {
     }
 
     fn set_up(&self) -> Result<Resolved> {
+        if self.read_only {
+            bail!(
+                "[sync.notion] journal_database_id is not set and a dry run does not set Notion up: run `astra notion setup` (or voice-memo) first"
+            );
+        }
         let setup = schema::ensure(&self.client, &self.cfg)?;
         if !setup.new_ids.is_empty()
             && let Err(e) = schema::write_ids(&self.config_path, &setup.new_ids)
@@ -193,6 +205,20 @@ impl JournalStore for NotionStore {
             .children(&page.id)
             .with_context(|| format!("reading the journal page of {date}"))?;
         Ok(Some(parse_day(&page, &blocks, date)))
+    }
+
+    /// Notion keeps `last_edited_time` to the minute: a processed page not edited in a
+    /// minute after the one its summary was written in has not changed. (An edit by hand
+    /// in that same minute is missed; a new entry from voice-memo unticks `processed`.)
+    fn may_have_changed(&self, date: NaiveDate, since: DateTime<Utc>) -> bool {
+        let pages = self.pages.borrow();
+        let Some(page) = pages.get(&date) else {
+            return true;
+        };
+        match page.last_edited_time {
+            Some(edited) if page.checkbox("processed") => edited > minute_of(since),
+            _ => true,
+        }
     }
 
     fn write_summary(
@@ -460,6 +486,11 @@ pub fn parse_entries(blocks: &[Block]) -> Vec<Entry> {
         }
     }
     entries
+}
+
+/// `t` rounded down to the minute, as Notion rounds `last_edited_time`.
+fn minute_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::minutes(1)).unwrap_or(t)
 }
 
 fn page_date(p: &Page) -> Option<NaiveDate> {

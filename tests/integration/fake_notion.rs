@@ -51,6 +51,8 @@ struct PageRec {
     id: String,
     data_source: Option<String>,
     properties: Map<String, Value>,
+    /// `last_edited_time`: rounded down to the minute, as Notion does.
+    edited: String,
 }
 
 #[derive(Default)]
@@ -68,6 +70,8 @@ struct Store {
     stats: Stats,
     /// Every authorised request: (method, path with query).
     log: Vec<(String, String)>,
+    /// Added to the fake's clock (to let minutes pass in a test).
+    clock_offset: chrono::TimeDelta,
 }
 
 struct Inner {
@@ -197,6 +201,11 @@ impl FakeNotion {
 
     pub fn clear_requests(&self) {
         self.store().log.clear();
+    }
+
+    /// Moves the fake's clock (its `last_edited_time`s) forward by `minutes`.
+    pub fn advance_clock(&self, minutes: i64) {
+        self.store().clock_offset += chrono::TimeDelta::minutes(minutes);
     }
 
     /// Appends blocks to a page as another client (a person) would.
@@ -687,6 +696,7 @@ impl Store {
             "id": p.id,
             "parent": {"type": "data_source_id", "data_source_id": ds, "database_id": db},
             "properties": p.properties,
+            "last_edited_time": p.edited,
             "in_trash": false,
         })
     }
@@ -786,6 +796,7 @@ impl Store {
             id: id.clone(),
             data_source: Some(key(&ds_id)),
             properties,
+            edited: self.now_minute(),
         };
         let json = self.page_json(&rec);
         self.pages.push(rec);
@@ -805,6 +816,7 @@ impl Store {
         let props = body["properties"].as_object().cloned().unwrap_or_default();
         let values = self.values(&ds, &props)?;
         self.pages[idx].properties.extend(values);
+        self.pages[idx].edited = self.now_minute();
         Ok(self.page_json(&self.pages[idx].clone()))
     }
 
@@ -855,6 +867,7 @@ impl Store {
         };
         let new = blocks(&body["children"], 0)?;
         let made = self.insert_blocks(id, new, at);
+        self.touch(id);
         Ok(json!({"object": "list", "results": made, "has_more": false, "next_cursor": null}))
     }
 
@@ -885,7 +898,7 @@ impl Store {
     /// Moves a block (and what it holds) to the trash: it leaves its parent's children.
     fn delete_block(&mut self, id: &str) -> Answer {
         let k = key(id);
-        for list in self.blocks.values_mut() {
+        for (parent, list) in self.blocks.iter_mut() {
             if let Some(i) = list
                 .iter()
                 .position(|b| key(b["id"].as_str().unwrap_or("")) == k)
@@ -893,12 +906,28 @@ impl Store {
                 let mut b = list.remove(i);
                 b["archived"] = json!(true);
                 b["in_trash"] = json!(true);
+                let parent = parent.clone();
                 self.blocks.remove(&k);
                 self.shared.remove(&k);
+                self.touch(&parent);
                 return Ok(b);
             }
         }
         Err(not_found("block", id))
+    }
+
+    /// The fake's now, rounded down to the minute (Notion's `last_edited_time`).
+    fn now_minute(&self) -> String {
+        let now = chrono::Utc::now() + self.clock_offset;
+        now.format("%Y-%m-%dT%H:%M:00.000Z").to_string()
+    }
+
+    /// A change to the content of `id`: the page's `last_edited_time` moves.
+    fn touch(&mut self, id: &str) {
+        let now = self.now_minute();
+        if let Some(p) = self.pages.iter_mut().find(|p| key(&p.id) == key(id)) {
+            p.edited = now;
+        }
     }
 }
 

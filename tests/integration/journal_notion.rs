@@ -79,6 +79,23 @@ fn journal_notion_summary_on_top_once_then_idempotent_then_replaced() {
     let before = layout(&fake, &page);
     assert_eq!(before[0].0, "heading_3", "{before:?}");
 
+    fake.clear_requests();
+    let r = t.run("journal", &["--json", "--dry-run"]);
+    r.success();
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Would write {}", yesterday())),
+        "{}",
+        r.stdout()
+    );
+    assert_eq!(
+        fake.writes(),
+        Vec::<(String, String)>::new(),
+        "a dry run reads only"
+    );
+
     let r = t.run("journal", &["--json"]);
     r.success();
     assert_eq!(r.json()["stats"]["processed"], 1, "{}", r.stdout());
@@ -112,7 +129,30 @@ fn journal_notion_summary_on_top_once_then_idempotent_then_replaced() {
     r.success();
     assert_eq!(r.json()["message"], "Nothing to do", "{}", r.stdout());
     assert_eq!(fake.writes(), Vec::<(String, String)>::new());
+    assert!(
+        !fake.requests().iter().any(|(_, p)| p.contains("/children")),
+        "an unchanged summarised page is not even read: {:?}",
+        fake.requests()
+    );
     assert_eq!(layout(&fake, &page), after);
+
+    // An entry added by hand a few minutes later, `processed` left ticked: its
+    // `last_edited_time` sends the job to read the page, and the fingerprint differs.
+    fake.advance_clock(3);
+    fake.append_blocks(
+        &page,
+        serde_json::json!([
+            {"type": "heading_3", "heading_3": {"rich_text": [{"type": "text", "text": {"content": "6:00 PM"}}]}},
+            {"type": "paragraph", "paragraph": {"rich_text": [{"type": "text", "text": {"content": "Read a chapter about lighthouses."}}]}},
+        ]),
+    );
+    let r = t.run("journal", &["--json"]);
+    r.success();
+    assert_eq!(r.json()["stats"]["processed"], 1, "{}", r.stdout());
+    let after = layout(&fake, &page);
+    assert_eq!(callouts(&after), 1, "{after:?}");
+    assert_eq!(after[0].0, "callout", "{after:?}");
+    let callout = fake.children(&page)[0].clone();
 
     // A late entry from voice-memo reopens the day; the summary is replaced, on top.
     t.add_memo(

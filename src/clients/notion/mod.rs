@@ -182,6 +182,9 @@ pub struct Page {
     pub id: String,
     #[serde(default)]
     pub properties: BTreeMap<String, Value>,
+    /// When the page or its content last changed (Notion rounds it down to the minute).
+    #[serde(default)]
+    pub last_edited_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Page {
