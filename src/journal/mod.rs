@@ -313,10 +313,6 @@ impl<'a> Run<'a> {
         else {
             return Ok(None);
         };
-        if !self.store.weekly_review() {
-            tracing::debug!(store = self.store.name(), "no weekly review in this store");
-            return Ok(None);
-        }
         let span = weekly::due_week(self.today, review_day);
         let days = match self.week_days(&span) {
             Ok(days) => days,

@@ -211,10 +211,6 @@ pub trait JournalStore {
     fn open_todos(&self) -> Result<Vec<String>>;
     /// Writes (or replaces) a week's review.
     fn write_week(&self, review: &WeekReview) -> Result<Written>;
-    /// Whether this store holds weekly reviews (the Markdown vault does, Notion not).
-    fn weekly_review(&self) -> bool {
-        true
-    }
     /// Where a day lives, for people and the run result (`Journal/2026-01-14.md`).
     fn day_location(&self, date: NaiveDate) -> String;
     /// Where a week's review lives (`Journal/2026-W03.md`).

@@ -45,6 +45,7 @@ pub struct NotionStore {
     config_path: PathBuf,
     read_only: bool,
     journal: OnceCell<Resolved>,
+    todos: OnceCell<String>,
     /// The day pages found by the last listing (the first page of each date).
     pages: RefCell<BTreeMap<NaiveDate, Page>>,
 }
@@ -72,6 +73,7 @@ impl NotionStore {
             config_path: config_path.to_path_buf(),
             read_only,
             journal: OnceCell::new(),
+            todos: OnceCell::new(),
             pages: RefCell::new(BTreeMap::new()),
         })
     }
@@ -84,12 +86,12 @@ impl NotionStore {
         }
         let resolved = match notion::normalize_id(&self.cfg.journal_database_id) {
             Some(id) => configured(&self.client, &id)?,
-            None => self.set_up()?,
+            None => self.set_up()?.journal,
         };
         Ok(self.journal.get_or_init(|| resolved))
     }
 
-    fn set_up(&self) -> Result<Resolved> {
+    fn set_up(&self) -> Result<schema::Databases> {
         if self.read_only {
             bail!(
                 "[sync.notion] journal_database_id is not set and a dry run does not set Notion up: run `astra notion setup` (or voice-memo) first"
@@ -101,7 +103,7 @@ impl NotionStore {
         {
             tracing::warn!(error = %format!("{e:#}"), "could not write the Notion database ids");
         }
-        Ok(setup.databases.journal)
+        Ok(setup.databases)
     }
 
     /// The day's page: from the last listing, else asked for by `date`.
@@ -249,15 +251,47 @@ impl JournalStore for NotionStore {
     }
 
     fn open_todos(&self) -> Result<Vec<String>> {
-        Ok(Vec::new())
+        let ds = self.todos()?;
+        let pages = self
+            .client
+            .query(
+                &ds,
+                &json!({"property": "done", "checkbox": {"equals": false}}),
+            )
+            .context("reading the open TODOs")?;
+        Ok(pages
+            .iter()
+            .map(|p| one_line(&p.title()))
+            .filter(|t| !t.is_empty())
+            .collect())
     }
 
-    fn write_week(&self, _review: &WeekReview) -> Result<Written> {
-        bail!("the weekly review is not written to Notion")
-    }
-
-    fn weekly_review(&self) -> bool {
-        false
+    fn write_week(&self, review: &WeekReview) -> Result<Written> {
+        let title = week_title(&review.label);
+        let block = week_block(review);
+        let Some(page) = self.week_page(&title)? else {
+            self.create_week(&title, &block)?;
+            return Ok(Written::Changed);
+        };
+        let blocks = self.client.children(&page.id)?;
+        let ours: Vec<&Block> = blocks.iter().filter(|b| is_week(b)).collect();
+        let text = text::plain(&block["callout"]["rich_text"]);
+        if let [only] = ours.as_slice()
+            && only.text == text
+            && self.inner(&only.id)? == inner_of(&block)
+        {
+            return Ok(Written::Unchanged);
+        }
+        let anchor = ours.last().map(|b| b.id.as_str());
+        self.client
+            .append_after(&page.id, std::slice::from_ref(&block), anchor)
+            .context("writing the weekly review")?;
+        for b in ours {
+            self.client
+                .delete_block(&b.id)
+                .context("deleting the previous weekly review")?;
+        }
+        Ok(Written::Changed)
     }
 
     fn day_location(&self, date: NaiveDate) -> String {
@@ -265,11 +299,71 @@ impl JournalStore for NotionStore {
     }
 
     fn week_location(&self, label: &str) -> String {
-        format!("Notion Journal/Week {label}")
+        format!("Notion Journal/{}", week_title(label))
     }
 }
 
 impl NotionStore {
+    /// The TODOs data source (the configured database, or set up like the Journal).
+    fn todos(&self) -> Result<String> {
+        if let Some(id) = self.todos.get() {
+            return Ok(id.clone());
+        }
+        let ds = match notion::normalize_id(&self.cfg.todos_database_id) {
+            Some(id) => {
+                self.client
+                    .resolve_data_source(&id)
+                    .with_context(|| format!("reading the TODOs database {id}"))?
+                    .id
+            }
+            None => self.set_up()?.todos.data_source_id,
+        };
+        Ok(self.todos.get_or_init(|| ds).clone())
+    }
+
+    /// The week's page: a Journal page of that title (it has no `date`, so neither the
+    /// days' listing nor voice-memo's lookup by date ever takes it for a day).
+    fn week_page(&self, title: &str) -> Result<Option<Page>> {
+        let journal = self.journal()?;
+        let found = self.client.query(
+            &journal.data_source_id,
+            &json!({"property": journal.title_property, "title": {"equals": title}}),
+        )?;
+        Ok(found.into_iter().next())
+    }
+
+    fn create_week(&self, title: &str, block: &Value) -> Result<()> {
+        let journal = self.journal()?;
+        let properties = json!({
+            journal.title_property.clone(): {"title": text::property_text(title)},
+            "processed": {"checkbox": true},
+        });
+        let children = std::slice::from_ref(block);
+        notion::create_or_find(
+            self.client.policy(),
+            || {
+                self.week_page(title)
+                    .map_err(|e| notion_error(&format!("{e:#}")))
+            },
+            || {
+                self.client
+                    .create_page(&journal.data_source_id, &properties, children)
+            },
+        )
+        .with_context(|| format!("creating the page {title}"))?;
+        Ok(())
+    }
+
+    /// The texts of the blocks inside `id`.
+    fn inner(&self, id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .client
+            .children(id)?
+            .into_iter()
+            .map(|b| b.text)
+            .collect())
+    }
+
     /// Whether the page already has exactly this summary on top and these properties.
     fn unchanged(&self, page: &Page, blocks: &[Block], s: &DaySummary) -> Result<bool> {
         let Some(first) = blocks.first().filter(|b| is_summary(b)) else {
@@ -486,6 +580,116 @@ pub fn parse_entries(blocks: &[Block]) -> Vec<Entry> {
         }
     }
     entries
+}
+
+/// A week page's title (`Week 2026-W03`).
+pub fn week_title(label: &str) -> String {
+    format!("Week {label}")
+}
+
+/// Whether `b` is astra's weekly review callout.
+fn is_week(b: &Block) -> bool {
+    b.kind == "callout" && b.text.starts_with("Week ")
+}
+
+/// The most open TODOs listed in a review.
+const MAX_TODOS: usize = 20;
+
+/// The review as one callout: the days (a line and a mood each), the moods, the
+/// themes and the open TODOs nested in it.
+pub fn week_block(r: &WeekReview) -> Value {
+    let head = format!(
+        "{} · {} – {}",
+        week_title(&r.label),
+        r.start.format("%A, %B %-d"),
+        r.end.format("%A, %B %-d")
+    );
+    let bold = || json!({"bold": true});
+    let mut kids = vec![styled("paragraph", "Days", bold())];
+    for d in &r.days {
+        let mood = d
+            .mood
+            .map(|m| format!(" ({})", m.as_str()))
+            .unwrap_or_default();
+        let line = format!("{}{mood}: {}", d.date.format("%a %-d"), one_line(&d.line));
+        kids.push(styled("bulleted_list_item", &line, json!({})));
+    }
+    let moods: Vec<String> = r
+        .mood_counts()
+        .iter()
+        .map(|(m, n)| format!("{} ×{n}", m.as_str()))
+        .collect();
+    kids.push(styled("paragraph", "Moods", bold()));
+    let moods = if moods.is_empty() {
+        "no mood recorded".to_string()
+    } else {
+        moods.join(", ")
+    };
+    kids.push(styled("paragraph", &moods, json!({})));
+    let themes: Vec<String> = r
+        .themes(6)
+        .iter()
+        .map(|(t, n)| {
+            if *n > 1 {
+                format!("{t} ({n} days)")
+            } else {
+                t.clone()
+            }
+        })
+        .collect();
+    if !themes.is_empty() {
+        kids.push(styled("paragraph", "Themes", bold()));
+        kids.push(styled("paragraph", &themes.join(", "), json!({})));
+    }
+    kids.push(styled("paragraph", "Open TODOs", bold()));
+    if r.todos.is_empty() {
+        kids.push(styled("paragraph", "None.", json!({})));
+    }
+    for t in r.todos.iter().take(MAX_TODOS) {
+        kids.push(styled("bulleted_list_item", &one_line(t), json!({})));
+    }
+    if r.todos.len() > MAX_TODOS {
+        let more = format!(
+            "… and {} more in the TODOs database",
+            r.todos.len() - MAX_TODOS
+        );
+        kids.push(styled("paragraph", &more, json!({})));
+    }
+    let mut rich = text::rich_text(&head);
+    rich.truncate(text::MAX_ITEMS);
+    json!({
+        "object": "block",
+        "type": "callout",
+        "callout": {
+            "rich_text": rich,
+            "icon": {"type": "emoji", "emoji": "🗓️"},
+            "color": "blue_background",
+            "children": kids,
+        },
+    })
+}
+
+/// The plain texts of the blocks nested in a callout built here.
+fn inner_of(block: &Value) -> Vec<String> {
+    block["callout"]["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            let t = b["type"].as_str().unwrap_or("");
+            text::plain(&b[t]["rich_text"])
+        })
+        .collect()
+}
+
+/// A find that failed, as the error `create_or_find` expects.
+fn notion_error(message: &str) -> notion::NotionError {
+    notion::NotionError {
+        kind: notion::ErrorKind::Transient,
+        status: None,
+        code: String::new(),
+        message: message.to_string(),
+    }
 }
 
 /// `t` rounded down to the minute, as Notion rounds `last_edited_time`.

@@ -332,3 +332,67 @@ fn journal_openai_a_5xx_leaves_the_day_for_the_next_run() {
             .contains("Fake summary: Planted the tulips.")
     );
 }
+
+#[test]
+fn journal_notion_weekly_review_is_a_dateless_week_page_written_once() {
+    use chrono::Datelike;
+    let today = yesterday() + Days::new(1);
+    let weekday = format!("{:?}", today.weekday()).to_lowercase();
+    let (fake, t, db) = notion(&format!("[journal]\nweekly_review_day = \"{weekday}\"\n"));
+    t.add_memo(
+        &memo_name("080500", "WA1"),
+        "Journal. I spent the morning in the garden planting tulips and felt calm.",
+    );
+    t.add_memo(
+        &memo_name("090000", "WB2"),
+        "Remind me to renew the passport.",
+    );
+    t.voice_memo().success();
+    let r = t.run("journal", &["--json"]);
+    r.success();
+    let mid = (today - Days::new(3)).iso_week();
+    let title = format!("Week {}-W{:02}", mid.year(), mid.week());
+    assert!(
+        r.json()["message"].as_str().unwrap().contains(&title[5..]),
+        "{}",
+        r.stdout()
+    );
+    let weeks: Vec<Value> = fake
+        .pages_in(&db)
+        .into_iter()
+        .filter(|p| crate::fake_notion::prop_text(p, "title") == title)
+        .collect();
+    assert_eq!(weeks.len(), 1, "{weeks:#?}");
+    assert!(
+        weeks[0]["properties"]["date"].is_null(),
+        "no date: not a day"
+    );
+    let week = id(&weeks[0]);
+    let top = fake.children(&week);
+    assert_eq!(top.len(), 1);
+    let inside = fake.texts(top[0]["id"].as_str().unwrap());
+    assert!(
+        inside.iter().any(|t| t.contains("tulips")),
+        "the day's line: {inside:?}"
+    );
+    assert!(
+        inside.iter().any(|t| t.contains("passport")),
+        "the open TODO: {inside:?}"
+    );
+    // The day page is still the only dated page, and a rerun writes nothing.
+    fake.clear_requests();
+    t.run("journal", &["--json"]).success();
+    assert_eq!(fake.writes(), Vec::<(String, String)>::new());
+
+    // Today's first entry changes the week: the review is replaced, not repeated.
+    t.add_memo(
+        &format!("{} 070000-WC3.wav", today.format("%Y%m%d")),
+        "Journal. Early swim in the cold lake this morning, I loved it.",
+    );
+    t.voice_memo().success();
+    t.run("journal", &["--json"]).success();
+    let top = fake.children(&week);
+    assert_eq!(top.len(), 1, "{top:#?}");
+    let inside = fake.texts(top[0]["id"].as_str().unwrap());
+    assert!(inside.iter().any(|t| t.contains("lake")), "{inside:?}");
+}
