@@ -25,6 +25,9 @@ pub const SUMMARY_LABEL: &str = "Summary";
 /// The heading of the insights inside the summary.
 pub const INSIGHTS_LABEL: &str = "Key insights";
 const ICON: &str = "🧭";
+/// The most blocks above the summary that are moved under it (more: a person put the
+/// summary there, and it stays).
+const MAX_MOVED: usize = 3;
 /// Block types whose content astra can re-create (to move the page's first block).
 const MOVABLE: [&str; 9] = [
     "paragraph",
@@ -126,9 +129,10 @@ impl NotionStore {
             .append_after(&page.id, &[summary_block(summary)], plan.anchor.as_deref())
             .context("inserting the summary")?;
         let new_id = made
-            .first()
+            .iter()
+            .find(|b| is_summary(b))
             .map(|b| b.id.clone())
-            .context("Notion made no summary block")?;
+            .context("Notion's answer holds no summary block")?;
         if !plan.copies.is_empty() {
             self.client
                 .append_after(&page.id, &plan.copies, Some(&new_id))
@@ -411,10 +415,11 @@ impl Plan {
             ..Plan::default()
         };
         let lead = &blocks[..lead_end];
-        let movable = lead.iter().all(|b| copy_of(b).is_some());
+        let movable = lead.len() <= MAX_MOVED && lead.iter().all(|b| copy_of(b).is_some());
         if !movable {
             tracing::warn!(
-                "the journal page starts with a block astra cannot move; the summary goes under it"
+                blocks = lead.len(),
+                "the journal page starts with blocks astra does not move; the summary goes under them"
             );
         }
         if movable && !lead.is_empty() {
@@ -805,6 +810,14 @@ mod tests {
         assert!(plan.copies.is_empty());
         assert_eq!(plan.delete, ["h1", "s"]);
         assert_eq!(Plan::of(&[]).anchor, None);
+        // Many blocks above a summary someone moved down: they stay where they are.
+        let mut many: Vec<Block> = (0..4)
+            .map(|i| block(&format!("p{i}"), "paragraph", "x"))
+            .collect();
+        many.push(block("s", "callout", "Summary\nOld."));
+        let plan = Plan::of(&many);
+        assert!(plan.copies.is_empty());
+        assert_eq!(plan.delete, ["s"]);
     }
 
     #[test]
