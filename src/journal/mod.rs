@@ -385,10 +385,10 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// A day that failed; a [`model::Transient`] failure is `retrying`: the day is
-    /// left as it is for the next run.
+    /// A day that failed; a [`model::Transient`] failure (or Notion's 429, 5xx, no
+    /// connection) is `retrying`: the day is left as it is for the next run.
     fn fail(&mut self, date: NaiveDate, e: &anyhow::Error) {
-        let (status, msg) = if model::is_transient(e) {
+        let (status, msg) = if model::is_transient(e) || notion::is_transient(e) {
             ("retrying", format!("{e:#}; left for the next run"))
         } else {
             ("failed", format!("{e:#}"))

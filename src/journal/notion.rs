@@ -587,6 +587,14 @@ pub fn parse_entries(blocks: &[Block]) -> Vec<Entry> {
     entries
 }
 
+/// Whether `e` comes from a Notion failure that may pass by itself (429, 5xx, no
+/// connection): the day is left for the next run.
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<notion::NotionError>())
+        .any(notion::NotionError::is_retryable)
+}
+
 /// A week page's title (`Week 2026-W03`).
 pub fn week_title(label: &str) -> String {
     format!("Week {label}")
@@ -754,6 +762,22 @@ mod tests {
             insights: vec!["Run more.".into()],
             attribution: "Extractive summary.".into(),
         }
+    }
+
+    #[test]
+    fn notions_passing_troubles_are_transient() {
+        let e = |kind| notion::NotionError {
+            kind,
+            status: None,
+            code: String::new(),
+            message: "m".into(),
+        };
+        let busy: anyhow::Result<()> = Err(e(notion::ErrorKind::Transient).into());
+        assert!(is_transient(
+            &busy.context("inserting the summary").unwrap_err()
+        ));
+        let refused: anyhow::Error = e(notion::ErrorKind::Invalid).into();
+        assert!(!is_transient(&refused));
     }
 
     #[test]
