@@ -212,6 +212,34 @@ pub struct JournalConfig {
     pub time_zone: String,
     /// The weekday of the weekly review (`sunday`); empty: no review.
     pub weekly_review_day: String,
+    /// The OpenAI-compatible server for `summary_provider = "openai"`; empty: the
+    /// `[organization]` one (so one endpoint serves both).
+    pub base_url: String,
+    /// The chat model; empty: `[organization] model`.
+    pub model: String,
+    /// The variable holding the API key; empty: `[organization] api_key_env`.
+    pub api_key_env: String,
+}
+
+impl Config {
+    /// The endpoint, model and key variable the journal's `openai` summaries use:
+    /// each `[journal]` key that is set, else the `[organization]` one.
+    pub fn journal_llm(&self) -> OrganizationConfig {
+        let pick = |own: &str, shared: &str| {
+            if own.trim().is_empty() {
+                shared.to_string()
+            } else {
+                own.trim().to_string()
+            }
+        };
+        let (j, o) = (&self.journal, &self.organization);
+        OrganizationConfig {
+            provider: OrganizationProvider::Openai,
+            base_url: pick(&j.base_url, &o.base_url),
+            model: pick(&j.model, &o.model),
+            api_key_env: pick(&j.api_key_env, &o.api_key_env),
+        }
+    }
 }
 
 impl Default for JournalConfig {
@@ -220,6 +248,9 @@ impl Default for JournalConfig {
             summary_provider: SummaryProvider::Extractive,
             time_zone: String::new(),
             weekly_review_day: "sunday".into(),
+            base_url: String::new(),
+            model: String::new(),
+            api_key_env: String::new(),
         }
     }
 }
@@ -445,10 +476,15 @@ impl Config {
             |key: &str, what: String| usage(format!("{}: [journal] {key} {what}", path.display()));
         let j = &self.journal;
         if j.summary_provider == SummaryProvider::Openai {
-            return Err(bad(
-                "summary_provider",
-                "= \"openai\" is not available in this version of astra; use \"extractive\"".into(),
-            ));
+            let url = self.journal_llm().base_url;
+            check_base_url(&url).map_err(|what| {
+                let key = if j.base_url.trim().is_empty() {
+                    "base_url (from [organization] base_url)"
+                } else {
+                    "base_url"
+                };
+                bad(key, what)
+            })?;
         }
         let tz = j.time_zone.trim();
         if !tz.is_empty() && tz.parse::<chrono_tz::Tz>().is_err() {
@@ -720,12 +756,18 @@ mod tests {
     }
 
     #[test]
-    fn providers_not_built_yet_are_config_errors() {
-        let e = err("[journal]\nsummary_provider = \"openai\"\n");
-        assert!(
-            e.contains("[journal] summary_provider = \"openai\" is not available"),
-            "{e}"
-        );
+    fn journal_openai_reuses_the_organization_endpoint_unless_set() {
+        let c = Config::parse(
+            "[organization]\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"llama3\"\n[journal]\nsummary_provider = \"openai\"\nmodel = \"qwen\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        let llm = c.journal_llm();
+        assert_eq!(llm.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(llm.model, "qwen");
+        assert_eq!(llm.api_key_env, "OPENAI_API_KEY");
+        let e = err("[journal]\nsummary_provider = \"openai\"\nbase_url = \"localhost\"\n");
+        assert!(e.contains("[journal] base_url"), "{e}");
     }
 
     #[test]

@@ -51,7 +51,10 @@ dir = "~/.astra/vault"            # an Obsidian vault works
 # journal_database_id = ""
 
 [journal]
-summary_provider = "extractive"   # extractive (offline: the day's most representative sentences)
+summary_provider = "extractive"   # extractive (offline: the day's most representative sentences) | openai
+# base_url = ""                   # for openai; "" = [organization]'s base_url, model and api_key_env
+# model = ""
+# api_key_env = ""
 time_zone = ""                    # the zone in which a day ends, e.g. "Europe/Paris"; "" = the system's
 weekly_review_day = "sunday"      # Journal/YYYY-Www.md on this weekday; "" = no weekly review
 

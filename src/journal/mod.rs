@@ -8,6 +8,8 @@ pub mod days;
 pub mod extractive;
 pub mod markdown;
 pub mod model;
+pub mod notion;
+pub mod openai;
 mod wait;
 pub mod weekly;
 
@@ -56,21 +58,28 @@ impl Job for JournalJob {
 pub fn summarizer_for(config: &Config) -> Result<Box<dyn Summarizer>> {
     match config.journal.summary_provider {
         SummaryProvider::Extractive => Ok(Box::new(extractive::Extractive)),
-        SummaryProvider::Openai => Err(usage(
-            "[journal] summary_provider = \"openai\" is not available in this version of astra; use \"extractive\"",
-        )),
+        SummaryProvider::Openai => Ok(Box::new(openai::OpenAiSummarizer::from_config(
+            &config.journal_llm(),
+        )?)),
     }
 }
 
-/// The journal store `sync.target` names.
-pub fn store_for(config: &Config) -> Result<Box<dyn JournalStore>> {
+/// The journal store `sync.target` names (`config_path` is where new Notion database
+/// ids are written; `read_only`: a dry run, which never sets Notion up).
+pub fn store_for(
+    config: &Config,
+    config_path: &std::path::Path,
+    read_only: bool,
+) -> Result<Box<dyn JournalStore>> {
     match config.sync.target {
         SyncTarget::Markdown => Ok(Box::new(markdown::MarkdownStore::new(
             config.sync.markdown.dir.clone(),
         ))),
-        SyncTarget::Notion => Err(usage(
-            "[sync] target = \"notion\" is not available to the journal job in this version of astra; use \"markdown\"",
-        )),
+        SyncTarget::Notion => Ok(Box::new(notion::NotionStore::from_config(
+            &config.sync.notion,
+            config_path,
+            read_only,
+        )?)),
     }
 }
 
@@ -99,7 +108,7 @@ impl<'a> Run<'a> {
         Ok(Run {
             ctx,
             today,
-            store: store_for(ctx.config)?,
+            store: store_for(ctx.config, &ctx.paths.config, ctx.opts.dry_run)?,
             summarizer: summarizer_for(ctx.config)?,
             state: JournalState::default(),
             stages: Stages::default(),
@@ -137,6 +146,7 @@ impl<'a> Run<'a> {
             .update_job(JOB.name, |s: &mut JournalState| {
                 s.last_run = Some(Utc::now());
             })?;
+        self.stats.tokens = self.summarizer.spent();
         let message = self.message(summarised, week_label.as_deref());
         Ok(Outcome {
             message,
@@ -179,6 +189,9 @@ impl<'a> Run<'a> {
         let listed = self.store.list_days()?;
         let mut due = Vec::new();
         for date in days::ended(&listed, self.today) {
+            if self.unchanged_since_summary(date) {
+                continue;
+            }
             match self.store.load_day(date) {
                 Ok(Some(day)) => {
                     let status = DayStatus {
@@ -200,6 +213,14 @@ impl<'a> Run<'a> {
             }
         }
         Ok(due)
+    }
+
+    /// A day this job summarised that the store says has not changed since: not read.
+    fn unchanged_since_summary(&self, date: NaiveDate) -> bool {
+        self.state
+            .days
+            .get(&date.to_string())
+            .is_some_and(|r| !self.store.may_have_changed(date, r.summarized_at))
     }
 
     fn forced_day(&mut self, force: Force) -> Result<Vec<Due>> {
@@ -267,7 +288,8 @@ impl<'a> Run<'a> {
             .write_summary(due.day.date, &summary, &fingerprint)?;
         self.stages.add("write", ms(started));
         let key = due.day.date.to_string();
-        if self.state.days.get(&key).map(|r| &r.fingerprint) != Some(&fingerprint) {
+        let recorded = self.state.days.get(&key).map(|r| &r.fingerprint);
+        if written == Written::Changed || recorded != Some(&fingerprint) {
             let record = DayRecord {
                 fingerprint,
                 summarized_at: Utc::now(),
@@ -363,13 +385,19 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// A day that failed; a [`model::Transient`] failure (or Notion's 429, 5xx, no
+    /// connection) is `retrying`: the day is left as it is for the next run.
     fn fail(&mut self, date: NaiveDate, e: &anyhow::Error) {
-        let msg = format!("{e:#}");
-        tracing::warn!(day = %date, error = %msg, "day failed");
+        let (status, msg) = if model::is_transient(e) || notion::is_transient(e) {
+            ("retrying", format!("{e:#}; left for the next run"))
+        } else {
+            ("failed", format!("{e:#}"))
+        };
+        tracing::warn!(day = %date, error = %msg, status, "day failed");
         self.stats.failed += 1;
         let location = self.store.day_location(date);
         self.items
-            .push(item(&date.to_string(), &location, "failed", Some(msg)));
+            .push(item(&date.to_string(), &location, status, Some(msg)));
     }
 
     /// The report of a dry run: the days (and week) a real run would write.

@@ -104,10 +104,26 @@ pub struct DaySummary {
 
 /// Summarises one day (`journal.summary_provider`).
 pub trait Summarizer {
-    /// The provider's name in config (`extractive`).
+    /// The provider's name in config (`extractive`, `openai`).
     fn name(&self) -> &'static str;
-    /// A summary of the day's entries; `day.entries` is never empty.
+    /// A summary of the day's entries; `day.entries` is never empty. A failure that
+    /// may pass by itself carries a [`Transient`] in its chain.
     fn summarize(&self, day: &Day) -> Result<DaySummary>;
+    /// The tokens remote models used so far (none for an offline summarizer).
+    fn spent(&self) -> Option<crate::state::Tokens> {
+        None
+    }
+}
+
+/// A failure that may pass by itself (no connection, 5xx, 429): the day is left as it
+/// is and the next run tries it again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Transient(pub String);
+
+/// Whether `e` (or anything in its chain) is [`Transient`].
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<Transient>())
 }
 
 /// Whether a write changed anything.
@@ -168,7 +184,7 @@ impl WeekReview {
     }
 }
 
-/// Where journal days live (`sync.target`): the Markdown vault now, Notion later.
+/// Where journal days live (`sync.target`): the Markdown vault or the Notion Journal database.
 pub trait JournalStore {
     /// The target's name (`markdown`).
     fn name(&self) -> &'static str;
@@ -176,6 +192,12 @@ pub trait JournalStore {
     fn list_days(&self) -> Result<Vec<NaiveDate>>;
     /// One day with its entries; `None` when it has no journal.
     fn load_day(&self, date: NaiveDate) -> Result<Option<Day>>;
+    /// Whether a listed day may have changed since `since` (when its summary was
+    /// written): `false` lets the run skip reading a day it summarised. Unprocessed
+    /// days always count as changed.
+    fn may_have_changed(&self, _date: NaiveDate, _since: chrono::DateTime<chrono::Utc>) -> bool {
+        true
+    }
     /// Puts `summary` at the top of the day (replacing an earlier one), sets `mood`,
     /// `themes` and `processed`. Fails when the day's entries no longer match
     /// `built_from` (a fingerprint), so a summary never describes other entries.

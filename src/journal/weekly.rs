@@ -1,5 +1,5 @@
-//! The weekly review: on `journal.weekly_review_day`, `Journal/YYYY-Www.md` sums up the
-//! seven days ending that day — a line and a mood per day, the week's themes, open TODOs.
+//! The weekly review: on `journal.weekly_review_day`, `Journal/YYYY-Www.md` (a `Week YYYY-Www`
+//! page in Notion) sums up the seven days ending that day: lines, moods, themes, open TODOs.
 //!
 //! The week reviewed is the one ending on the latest review day on or before today, so
 //! a run after days asleep still writes it. Like a day, it is rewritten only when the

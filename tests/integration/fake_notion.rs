@@ -51,6 +51,8 @@ struct PageRec {
     id: String,
     data_source: Option<String>,
     properties: Map<String, Value>,
+    /// `last_edited_time`: rounded down to the minute, as Notion does.
+    edited: String,
 }
 
 #[derive(Default)]
@@ -66,6 +68,10 @@ struct Store {
     /// What the integration can see.
     shared: HashSet<String>,
     stats: Stats,
+    /// Every authorised request: (method, path with query).
+    log: Vec<(String, String)>,
+    /// Added to the fake's clock (to let minutes pass in a test).
+    clock_offset: chrono::TimeDelta,
 }
 
 struct Inner {
@@ -178,6 +184,35 @@ impl FakeNotion {
 
     pub fn stats(&self) -> Stats {
         self.store().stats.clone()
+    }
+
+    /// Every authorised request so far: (method, path).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.store().log.clone()
+    }
+
+    /// The requests that change something (everything but GETs and queries).
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.requests()
+            .into_iter()
+            .filter(|(m, p)| m != "GET" && !(m == "POST" && p.ends_with("/query")))
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.store().log.clear();
+    }
+
+    /// Moves the fake's clock (its `last_edited_time`s) forward by `minutes`.
+    pub fn advance_clock(&self, minutes: i64) {
+        self.store().clock_offset += chrono::TimeDelta::minutes(minutes);
+    }
+
+    /// Appends blocks to a page as another client (a person) would.
+    pub fn append_blocks(&self, page: &str, children: Value) {
+        let mut s = self.store();
+        s.append(page, &json!({ "children": children }))
+            .unwrap_or_else(|e| panic!("{e:?}"));
     }
 
     /// A plain page, shared with the integration or not.
@@ -424,6 +459,12 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
     }
     let method = req.method().as_str().to_string();
     let url = req.url().to_string();
+    inner
+        .store
+        .lock()
+        .unwrap()
+        .log
+        .push((method.clone(), url.clone()));
     let parsed: Value = if body.trim().is_empty() {
         json!({})
     } else {
@@ -531,6 +572,7 @@ impl Store {
             ("PATCH", ["v1", "pages", id]) => self.update_page(id, body),
             ("GET", ["v1", "blocks", id, "children"]) => self.list_children(id, query, page_size),
             ("PATCH", ["v1", "blocks", id, "children"]) => self.append(id, body),
+            ("DELETE", ["v1", "blocks", id]) => self.delete_block(id),
             _ => Err((
                 400,
                 "invalid_request_url",
@@ -654,6 +696,7 @@ impl Store {
             "id": p.id,
             "parent": {"type": "data_source_id", "data_source_id": ds, "database_id": db},
             "properties": p.properties,
+            "last_edited_time": p.edited,
             "in_trash": false,
         })
     }
@@ -745,7 +788,7 @@ impl Store {
             .ok_or_else(|| bad("body.parent.data_source_id should be defined"))?
             .to_string();
         self.data_source(&ds_id)?;
-        let children = blocks(body.get("children").unwrap_or(&json!([])))?;
+        let children = blocks(body.get("children").unwrap_or(&json!([])), 0)?;
         let props = body["properties"].as_object().cloned().unwrap_or_default();
         let properties = self.values(&key(&ds_id), &props)?;
         let id = new_id();
@@ -753,11 +796,12 @@ impl Store {
             id: id.clone(),
             data_source: Some(key(&ds_id)),
             properties,
+            edited: self.now_minute(),
         };
         let json = self.page_json(&rec);
         self.pages.push(rec);
         self.shared.insert(key(&id));
-        self.blocks.insert(key(&id), children);
+        self.insert_blocks(&id, children, None);
         self.stats.created_pages += 1;
         Ok(json)
     }
@@ -772,6 +816,7 @@ impl Store {
         let props = body["properties"].as_object().cloned().unwrap_or_default();
         let values = self.values(&ds, &props)?;
         self.pages[idx].properties.extend(values);
+        self.pages[idx].edited = self.now_minute();
         Ok(self.page_json(&self.pages[idx].clone()))
     }
 
@@ -791,14 +836,98 @@ impl Store {
         paginate(all, param("start_cursor").as_deref(), size, page_size)
     }
 
+    /// 2025-09-03's append: `children`, and `after` (a child of the parent to insert
+    /// after); any other key is refused, as Notion refuses unknown keys.
     fn append(&mut self, id: &str, body: &Value) -> Answer {
         if !self.visible(id) {
             return Err(not_found("block", id));
         }
-        let new = blocks(&body["children"])?;
-        let list = self.blocks.entry(key(id)).or_default();
-        list.extend(new.iter().cloned());
-        Ok(json!({"object": "list", "results": new, "has_more": false, "next_cursor": null}))
+        if let Some(k) = body
+            .as_object()
+            .and_then(|o| o.keys().find(|k| *k != "children" && *k != "after"))
+        {
+            return Err(bad(format!(
+                "body failed validation: body.{k} should be not present, instead was present."
+            )));
+        }
+        let at = match body["after"].as_str() {
+            None => None,
+            Some(after) => {
+                let list = self.blocks.get(&key(id)).cloned().unwrap_or_default();
+                let i = list
+                    .iter()
+                    .position(|b| key(b["id"].as_str().unwrap_or("")) == key(after))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "Block {after} is not a child of {id}: `after` must name a child block of the parent."
+                        ))
+                    })?;
+                Some(i + 1)
+            }
+        };
+        let new = blocks(&body["children"], 0)?;
+        let made = self.insert_blocks(id, new, at);
+        self.touch(id);
+        Ok(json!({"object": "list", "results": made, "has_more": false, "next_cursor": null}))
+    }
+
+    /// Puts checked blocks under `parent` (at the end, or at index `at`), their nested
+    /// children under them; returns them as the API shows them.
+    fn insert_blocks(&mut self, parent: &str, new: Vec<Value>, at: Option<usize>) -> Vec<Value> {
+        let mut shown = Vec::with_capacity(new.len());
+        for mut b in new {
+            let kids = b
+                .as_object_mut()
+                .and_then(|o| o.remove("_children"))
+                .and_then(|k| k.as_array().cloned())
+                .unwrap_or_default();
+            let id = b["id"].as_str().unwrap_or("").to_string();
+            b["has_children"] = json!(!kids.is_empty());
+            self.shared.insert(key(&id));
+            if !kids.is_empty() {
+                self.insert_blocks(&id, kids, None);
+            }
+            shown.push(b);
+        }
+        let list = self.blocks.entry(key(parent)).or_default();
+        let at = at.unwrap_or(list.len()).min(list.len());
+        list.splice(at..at, shown.iter().cloned());
+        shown
+    }
+
+    /// Moves a block (and what it holds) to the trash: it leaves its parent's children.
+    fn delete_block(&mut self, id: &str) -> Answer {
+        let k = key(id);
+        for (parent, list) in self.blocks.iter_mut() {
+            if let Some(i) = list
+                .iter()
+                .position(|b| key(b["id"].as_str().unwrap_or("")) == k)
+            {
+                let mut b = list.remove(i);
+                b["archived"] = json!(true);
+                b["in_trash"] = json!(true);
+                let parent = parent.clone();
+                self.blocks.remove(&k);
+                self.shared.remove(&k);
+                self.touch(&parent);
+                return Ok(b);
+            }
+        }
+        Err(not_found("block", id))
+    }
+
+    /// The fake's now, rounded down to the minute (Notion's `last_edited_time`).
+    fn now_minute(&self) -> String {
+        let now = chrono::Utc::now() + self.clock_offset;
+        now.format("%Y-%m-%dT%H:%M:00.000Z").to_string()
+    }
+
+    /// A change to the content of `id`: the page's `last_edited_time` moves.
+    fn touch(&mut self, id: &str) {
+        let now = self.now_minute();
+        if let Some(p) = self.pages.iter_mut().find(|p| key(&p.id) == key(id)) {
+            p.edited = now;
+        }
     }
 }
 
@@ -818,8 +947,9 @@ fn paginate(items: Vec<Value>, cursor: Option<&str>, asked: Option<u64>, max: us
     }))
 }
 
-/// Checks children: at most 100, known types, rich text within limits; gives each an id.
-fn blocks(v: &Value) -> Result<Vec<Value>, (u16, &'static str, String)> {
+/// Checks children: at most 100, known types, rich text within limits, nested children
+/// two levels deep at most (kept under `_children`); gives each an id.
+fn blocks(v: &Value, depth: usize) -> Result<Vec<Value>, (u16, &'static str, String)> {
     let list = v
         .as_array()
         .ok_or_else(|| bad("body failed validation: body.children should be an array"))?;
@@ -837,12 +967,26 @@ fn blocks(v: &Value) -> Result<Vec<Value>, (u16, &'static str, String)> {
                 json!({"object": "block", "id": new_id(), "type": t, "has_children": false});
             match t.as_str() {
                 "divider" => out["divider"] = json!({}),
-                "paragraph" | "heading_1" | "heading_2" | "heading_3" | "bulleted_list_item" => {
+                "paragraph" | "heading_1" | "heading_2" | "heading_3" | "bulleted_list_item"
+                | "quote" | "callout" => {
                     let items = rich_text(
                         &format!("body.children[{i}].{t}.rich_text"),
                         &b[&t]["rich_text"],
                     )?;
                     out[&t] = json!({"rich_text": items});
+                    for extra in ["icon", "color"] {
+                        if let Some(v) = b[&t].get(extra) {
+                            out[&t][extra] = v.clone();
+                        }
+                    }
+                    if let Some(kids) = b[&t].get("children") {
+                        if depth >= 1 {
+                            return Err(bad(format!(
+                                "body.children[{i}].{t}.children: at most two levels of nesting in one request"
+                            )));
+                        }
+                        out["_children"] = Value::Array(blocks(kids, depth + 1)?);
+                    }
                 }
                 other => {
                     return Err(bad(format!(
@@ -919,16 +1063,19 @@ fn matches(
         .ok_or_else(|| bad(format!("Could not find property with name or id: {name}")))?;
     let t = schema["type"].as_str().unwrap_or("");
     let cond = &filter[t];
-    let wanted = cond.get("equals").ok_or_else(|| {
-        bad(format!(
-            "body.filter.{t}.equals should be defined (only equals is faked)"
-        ))
-    })?;
     let value = page
         .properties
         .get(name)
         .map(|v| v[t].clone())
         .unwrap_or(Value::Null);
+    if t == "date" && cond.get("is_not_empty") == Some(&json!(true)) {
+        return Ok(value["start"].as_str().is_some_and(|s| !s.is_empty()));
+    }
+    let wanted = cond.get("equals").ok_or_else(|| {
+        bad(format!(
+            "body.filter.{t}.equals should be defined (only equals and date is_not_empty are faked)"
+        ))
+    })?;
     Ok(match t {
         "title" | "rich_text" => plain(&value) == wanted.as_str().unwrap_or(""),
         "date" => {

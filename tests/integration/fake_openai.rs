@@ -650,7 +650,13 @@ fn chat(shared: &Shared, body: &[u8], call: &mut Call) -> Answer {
             Chat::Always(a) => Some(a.clone()),
         }
     };
-    let content = script_answer.unwrap_or_else(|| derived(&messages, schema));
+    let content = script_answer.unwrap_or_else(|| {
+        if rf["json_schema"]["name"] == "day_summary" {
+            derived_summary(&messages)
+        } else {
+            derived(&messages, schema)
+        }
+    });
     call.answer = content.clone();
     let prompt_chars: usize = messages
         .iter()
@@ -667,6 +673,32 @@ fn chat(shared: &Shared, body: &[u8], call: &mut Call) -> Answer {
         })
         .to_string(),
     )
+}
+
+/// A valid day summary of the first user message: its first entry's first sentence
+/// (after "Fake summary: "), mood `good`, how many entries as a theme.
+fn derived_summary(messages: &[Value]) -> String {
+    let user = messages
+        .iter()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    let entries: Vec<&str> = user.split("\n### ").skip(1).collect();
+    let first = entries
+        .first()
+        .and_then(|e| e.split_once('\n'))
+        .map_or("", |(_, text)| text)
+        .split_inclusive('.')
+        .next()
+        .unwrap_or("")
+        .trim();
+    json!({
+        "summary": format!("Fake summary: {first}"),
+        "mood": "good",
+        "themes": [format!("{} entries", entries.len())],
+        "insights": ["A fake insight."],
+    })
+    .to_string()
 }
 
 /// A valid organization of the first user message's transcript.

@@ -414,13 +414,12 @@ fn forcing_today_and_a_missing_day() {
 }
 
 #[test]
-fn an_openai_summary_provider_is_refused_for_now() {
+fn an_openai_summary_provider_without_its_key_is_a_usage_error() {
     let t = Test::new().config("[journal]\nsummary_provider = \"openai\"\n");
     let r = t.run("journal", &[]);
     r.code_is(2);
     assert!(
-        r.stderr()
-            .contains("[journal] summary_provider = \"openai\" is not available"),
+        r.stderr().contains("OPENAI_API_KEY is not set"),
         "{}",
         r.stderr()
     );

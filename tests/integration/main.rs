@@ -5,6 +5,7 @@ mod fake_notion;
 mod fake_openai;
 mod harness;
 mod journal;
+mod journal_notion;
 mod notion;
 mod openai;
 mod pipeline;

@@ -182,6 +182,9 @@ pub struct Page {
     pub id: String,
     #[serde(default)]
     pub properties: BTreeMap<String, Value>,
+    /// When the page or its content last changed (Notion rounds it down to the minute).
+    #[serde(default)]
+    pub last_edited_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Page {
@@ -204,12 +207,16 @@ impl Page {
 }
 
 /// A block with the parts astra reads: its type and plain text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Block {
     pub id: String,
     pub kind: String,
     /// The rich text of a paragraph or heading; the title of a child database.
     pub text: String,
+    /// Whether it has child blocks (read with [`NotionClient::children`]).
+    pub has_children: bool,
+    /// Its type's object as Notion sent it (`rich_text`, `color`, `icon`…).
+    pub body: Value,
 }
 
 impl<'de> Deserialize<'de> for Block {
@@ -223,6 +230,8 @@ impl<'de> Deserialize<'de> for Block {
         };
         Ok(Block {
             id: v["id"].as_str().unwrap_or("").to_string(),
+            has_children: v["has_children"].as_bool().unwrap_or(false),
+            body: body.clone(),
             kind,
             text,
         })
@@ -514,6 +523,49 @@ impl NotionClient {
             )?;
         }
         Ok(())
+    }
+}
+
+impl NotionClient {
+    /// Inserts blocks after the child `after` of `block_id` (2025-09-03's `after`; at
+    /// the end when `None`), in requests of at most 100, each sent once. Returns the
+    /// blocks made, in order.
+    pub fn append_after(
+        &self,
+        block_id: &str,
+        blocks: &[Value],
+        after: Option<&str>,
+    ) -> Result<Vec<Block>, NotionError> {
+        let mut made: Vec<Block> = Vec::new();
+        for batch in blocks.chunks(MAX_CHILDREN) {
+            let mut body = json!({ "children": batch });
+            if let Some(a) = made.last().map(|b| b.id.as_str()).or(after) {
+                body["after"] = json!(a);
+            }
+            let list: List<Block> = self.call_once(
+                Method::PATCH,
+                &format!("blocks/{block_id}/children"),
+                &body,
+                &format!("inserting blocks into {block_id}"),
+            )?;
+            made.extend(list.results);
+        }
+        Ok(made)
+    }
+
+    /// Deletes (moves to the trash) a block and its children; a block already gone
+    /// counts as deleted.
+    pub fn delete_block(&self, id: &str) -> Result<(), NotionError> {
+        let result: Result<Value, NotionError> = self.call(
+            Method::DELETE,
+            &format!("blocks/{id}"),
+            None,
+            &format!("deleting block {id}"),
+        );
+        match result {
+            Err(e) if e.status == Some(404) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 }
 

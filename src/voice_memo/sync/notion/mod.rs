@@ -499,6 +499,7 @@ mod tests {
             id: "b".into(),
             kind: kind.into(),
             text: text.into(),
+            ..notion::Block::default()
         }
     }
 
