@@ -118,6 +118,10 @@ fn remote_checks(cfg: &Config) -> Vec<Check> {
     if o.provider == crate::config::OrganizationProvider::Openai {
         out.push(openai_check("organization", &o.base_url, &o.api_key_env));
     }
+    if cfg.journal.summary_provider == crate::config::SummaryProvider::Openai {
+        let j = cfg.journal_llm();
+        out.push(openai_check("journal summary", &j.base_url, &j.api_key_env));
+    }
     if cfg.sync.target == SyncTarget::Notion {
         out.extend(notion_checks(&cfg.sync.notion));
     }
