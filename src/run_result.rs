@@ -56,6 +56,7 @@ pub struct Stats {
 /// Milliseconds spent in one stage (summed over items).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTiming {
+    #[serde(default)]
     pub ms: u64,
 }
 
@@ -88,12 +89,26 @@ impl Serialize for Stages {
 
 impl<'de> Deserialize<'de> for Stages {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m: serde_json::Map<String, serde_json::Value> = Deserialize::deserialize(d)?;
-        Ok(Stages(
-            m.into_iter()
-                .filter_map(|(k, v)| serde_json::from_value(v).ok().map(|t| (k, t)))
-                .collect(),
-        ))
+        d.deserialize_map(StagesVisitor)
+    }
+}
+
+/// Reads the stages in the order they were written (pipeline order).
+struct StagesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StagesVisitor {
+    type Value = Stages;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map of stage name to {\"ms\": …}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Stages, A::Error> {
+        let mut out = Vec::new();
+        while let Some((k, v)) = map.next_entry::<String, StageTiming>()? {
+            out.push((k, v));
+        }
+        Ok(Stages(out))
     }
 }
 
@@ -123,4 +138,30 @@ pub struct RunResult {
     pub stages: Stages,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ItemResult>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_keep_pipeline_order_through_json() {
+        let mut s = Stages::default();
+        for (k, ms) in [
+            ("watch", 1),
+            ("transcribe", 30),
+            ("organize", 2),
+            ("sync", 5),
+            ("archive", 3),
+        ] {
+            s.add(k, ms);
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            json,
+            r#"{"watch":{"ms":1},"transcribe":{"ms":30},"organize":{"ms":2},"sync":{"ms":5},"archive":{"ms":3}}"#
+        );
+        let back: Stages = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
 }
