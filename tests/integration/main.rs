@@ -13,3 +13,4 @@ mod resilience;
 mod runner;
 mod schedule;
 mod speech;
+mod throughput;

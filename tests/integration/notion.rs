@@ -38,7 +38,7 @@ const MORE: [(&str, &str); 3] = [
 ];
 
 /// The contract's three databases, made in the fake; returns the config keys.
-fn databases(fake: &FakeNotion, parent: &str) -> String {
+pub(crate) fn databases(fake: &FakeNotion, parent: &str) -> String {
     let t = || json!({"title": {}});
     let rt = || json!({"rich_text": {}});
     let date = || json!({"date": {}});
@@ -88,7 +88,7 @@ fn databases(fake: &FakeNotion, parent: &str) -> String {
 }
 
 /// A test with the fake, a shared parent page and the token.
-fn notion_test(fake: &FakeNotion, keys: &str) -> Test {
+pub(crate) fn notion_test(fake: &FakeNotion, keys: &str) -> Test {
     Test::new()
         .config(&fake.config(keys))
         .env("NOTION_TOKEN", TOKEN)
