@@ -10,6 +10,7 @@ use astra::voice_memo::sync::markdown::MarkdownTarget;
 use astra::voice_memo::{Memo, seen, watch};
 use chrono::DateTime;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::collections::HashSet;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -60,14 +61,29 @@ fn state(c: &mut Criterion) {
         let path = dir.path().join(format!("state-{n}.json"));
         write_state(&path, n);
         let index = dir.path().join(format!("seen-{n}"));
-        seen::load(&path, &index, false).unwrap();
-        c.bench_function(&format!("seen-index load, {n} completed"), |b| {
-            b.iter(|| {
-                let (seen, parsed) = seen::load(&path, &index, true).unwrap();
-                assert!(parsed.is_none());
-                black_box(seen.names.len())
-            })
-        });
+        seen::load(&path, &index, false, None).unwrap();
+        c.bench_function(
+            &format!("seen-index load, {n} completed, every name"),
+            |b| {
+                b.iter(|| {
+                    let (seen, parsed) = seen::load(&path, &index, true, None).unwrap();
+                    assert!(parsed.is_none());
+                    black_box(seen.names.len())
+                })
+            },
+        );
+        // What a run does: keep only the names the inbox holds (here 20 of them).
+        let inbox_names: Vec<String> = (0..20).map(|i| name(i * 7)).collect();
+        let wanted: HashSet<&str> = inbox_names.iter().map(String::as_str).collect();
+        c.bench_function(
+            &format!("seen-index load, {n} completed, 20 in the inbox"),
+            |b| {
+                b.iter(|| {
+                    let (seen, _) = seen::load(&path, &index, true, Some(&wanted)).unwrap();
+                    black_box(seen.names.len())
+                })
+            },
+        );
         c.bench_function(&format!("seen-index header only, {n} completed"), |b| {
             b.iter(|| black_box(seen::pending_if_current(&path, &index)))
         });

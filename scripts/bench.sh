@@ -87,6 +87,8 @@ row "voice-memo binary (release, stripped)" "$(python3 -c "import os; print('%.1
 
 [ "$MODE" = quick ] && exit 0
 # Throughput and upload memory: the real binary against the fake services
-# (tests/integration/throughput.rs), each printing one BENCH line.
-cargo test --quiet --test integration -- --ignored --test-threads 1 --nocapture bench_ 2>&1 |
+# (tests/integration/throughput.rs), each printing one BENCH line. The test binary
+# runs the release voice-memo built above.
+ASTRA_TEST_BIN_DIR=$PWD/target/release \
+  cargo test --quiet --test integration -- --ignored --test-threads 1 --nocapture bench_ 2>&1 |
   grep '^BENCH' | sed 's/^BENCH //'
