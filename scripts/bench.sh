@@ -91,4 +91,4 @@ row "voice-memo binary (release, stripped)" "$(python3 -c "import os; print('%.1
 # runs the release voice-memo built above.
 ASTRA_TEST_BIN_DIR=$PWD/target/release \
   cargo test --quiet --test integration -- --ignored --test-threads 1 --nocapture bench_ 2>&1 |
-  grep '^BENCH' | sed 's/^BENCH //'
+  grep -o 'BENCH .*' | sed 's/^BENCH //'
