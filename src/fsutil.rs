@@ -50,6 +50,14 @@ fn parent_of(path: &Path) -> &Path {
 /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one,
 /// never a mix, and a crash leaves no partial file under `path`.
 pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    atomic_replace(path, bytes, mode)?;
+    sync_dir(parent_of(path))
+}
+
+/// [`atomic_write`] without its last step, the fsync of the folder that makes the
+/// rename durable: the caller does that (with [`sync_parent`]) before it counts the
+/// write as saved, possibly after releasing a lock that readers wait on.
+pub fn atomic_replace(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let tmp = temp_beside(path);
     let result = (|| -> Result<()> {
         let mut f = OpenOptions::new()
@@ -69,7 +77,11 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result?;
+    result
+}
+
+/// Fsyncs the folder holding `path` (after a rename into it).
+pub fn sync_parent(path: &Path) -> Result<()> {
     sync_dir(parent_of(path))
 }
 

@@ -7,27 +7,29 @@ use std::fmt;
 use std::io::Write;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt as tfmt};
 
-/// The log writer's guard, held until [`shutdown`] (called as `main` returns):
-/// dropping it flushes the last log lines.
-static GUARD: std::sync::Mutex<Option<WorkerGuard>> = std::sync::Mutex::new(None);
-
-/// Flushes and closes the log file. Call once, at the end of `main`.
+/// Flushes the log file. Call once, at the end of `main`. Each line is written to the
+/// file as it is logged (one `write` on an append-mode file: no worker thread for a
+/// run that logs two lines), so this only makes sure of it.
 pub fn shutdown() {
-    if let Ok(mut g) = GUARD.lock() {
-        g.take();
+    if let Some(f) = FILE.get()
+        && let Ok(mut f) = f.lock()
+    {
+        let _ = f.flush();
     }
 }
 
+/// The log file, set up by [`init`].
+static FILE: std::sync::OnceLock<std::sync::Mutex<RollingFileAppender>> =
+    std::sync::OnceLock::new();
+
 /// Writes each event as one JSON object with the run's identity on it.
 struct JsonLines {
-    writer: NonBlocking,
     job_name: String,
 }
 
@@ -128,7 +130,11 @@ impl<S: Subscriber> Layer<S> for JsonLines {
         if let Ok(mut line) = serde_json::to_string(&obj) {
             line.push('\n');
             remember(&line);
-            let _ = self.writer.clone().write_all(line.as_bytes());
+            if let Some(f) = FILE.get()
+                && let Ok(mut f) = f.lock()
+            {
+                let _ = f.write_all(line.as_bytes());
+            }
         }
     }
 }
@@ -180,7 +186,7 @@ pub fn init(
     } else {
         Level::INFO
     };
-    let (file_layer, guard) = if to_file {
+    let file_layer = if to_file {
         let appender = match &paths.log_file {
             Some(f) => {
                 let dir = f
@@ -201,23 +207,19 @@ pub fn init(
                 .filename_prefix(format!("{program}.log"))
                 .build(&paths.logs)?,
         };
-        let (writer, guard) = tracing_appender::non_blocking(appender);
+        let _ = FILE.set(std::sync::Mutex::new(appender));
         let layer = JsonLines {
-            writer,
             job_name: job_name.to_string(),
         }
         .with_filter(ours(LevelFilter::from_level(file_level)));
-        (Some(layer), Some(guard))
+        Some(layer)
     } else {
-        (None, None)
+        None
     };
     tracing_subscriber::registry()
         .with(stderr)
         .with(file_layer)
         .try_init()
         .ok();
-    if let Ok(mut g) = GUARD.lock() {
-        *g = guard;
-    }
     Ok(())
 }

@@ -95,19 +95,27 @@ impl StateStore {
 
     /// Read-modify-write of one job's section under the exclusive state lock, held
     /// only for this call. Other jobs' sections are written back byte for byte.
+    /// Returns once the new file is durable; the folder's fsync that makes the rename
+    /// durable comes after the lock is released (a writer waiting for it reads the
+    /// renamed file either way), so concurrent workers wait for one fsync, not two.
     pub fn update_job<T, R>(&self, job: &str, f: impl FnOnce(&mut T) -> R) -> Result<R>
     where
         T: DeserializeOwned + Serialize + Default,
     {
-        let _lock = self.lock()?;
-        let mut file = self.read_file()?;
-        let mut section: T = self.section(&file, job)?;
-        let out = f(&mut section);
-        let raw = serde_json::value::to_raw_value(&section).context("serializing state")?;
-        file.jobs.insert(job.to_string(), raw);
-        file.version = Some(STATE_VERSION);
-        let bytes = serde_json::to_vec(&file).context("serializing state")?;
-        fsutil::atomic_write(&self.path, &bytes, 0o600)
+        let out = {
+            let _lock = self.lock()?;
+            let mut file = self.read_file()?;
+            let mut section: T = self.section(&file, job)?;
+            let out = f(&mut section);
+            let raw = serde_json::value::to_raw_value(&section).context("serializing state")?;
+            file.jobs.insert(job.to_string(), raw);
+            file.version = Some(STATE_VERSION);
+            let bytes = serde_json::to_vec(&file).context("serializing state")?;
+            fsutil::atomic_replace(&self.path, &bytes, 0o600)
+                .with_context(|| format!("saving state to {}", self.path.display()))?;
+            out
+        };
+        fsutil::sync_parent(&self.path)
             .with_context(|| format!("saving state to {}", self.path.display()))?;
         Ok(out)
     }

@@ -96,7 +96,9 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             if !ctx.opts.dry_run {
                 crate::fsutil::create_private_dir(&ctx.paths.cache)?;
             }
-            let (seen, parsed) = seen::load(ctx.state.path(), &index, ctx.opts.dry_run)?;
+            let wanted = listed.iter().map(|l| l.name.as_str()).collect();
+            let (seen, parsed) =
+                seen::load(ctx.state.path(), &index, ctx.opts.dry_run, Some(&wanted))?;
             let mut waiting = 0;
             let open: Vec<_> = listed
                 .into_iter()

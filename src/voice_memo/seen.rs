@@ -9,7 +9,7 @@
 use crate::state::{ItemStatus, VoiceMemoState};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -76,7 +76,9 @@ impl Seen {
         out
     }
 
-    fn decode(bytes: &[u8], stamp: &str) -> Option<Seen> {
+    /// The index in `bytes` if it carries `stamp`; only the names in `wanted` (all
+    /// when `None`) are kept, so a big index costs a scan, not a map of every name.
+    fn decode(bytes: &[u8], stamp: &str, wanted: Option<&HashSet<&str>>) -> Option<Seen> {
         let nl = bytes.iter().position(|b| *b == b'\n')?;
         let header = std::str::from_utf8(&bytes[..nl]).ok()?;
         let rest = header
@@ -84,7 +86,7 @@ impl Seen {
             .trim_start()
             .strip_prefix(stamp)?;
         let pending = rest.trim().parse().ok()?;
-        let mut names = HashMap::new();
+        let mut names = HashMap::with_capacity(wanted.map_or(0, |w| w.len()));
         for rec in bytes[nl + 1..].split(|b| *b == 0).filter(|r| !r.is_empty()) {
             let rec = std::str::from_utf8(rec).ok()?;
             let (known, name) = match rec.as_bytes()[0] {
@@ -95,7 +97,9 @@ impl Seen {
                 }
                 _ => return None,
             };
-            names.insert(name.to_string(), known);
+            if wanted.is_none_or(|w| w.contains(name)) {
+                names.insert(name.to_string(), known);
+            }
         }
         Some(Seen { names, pending })
     }
@@ -133,13 +137,15 @@ pub fn pending_if_current(state_path: &Path, index_path: &Path) -> Option<usize>
     rest.trim().parse().ok()
 }
 
-/// The index for `state_path`, from `index_path` when it is current; otherwise built
-/// from state.json (then also returned parsed, so the caller need not read it again)
-/// and, unless `read_only`, saved for the next run.
+/// The index for `state_path`, from `index_path` when it is current (keeping only the
+/// names in `wanted`, when given: the inbox's); otherwise built from state.json (then
+/// also returned parsed, so the caller need not read it again) and, unless
+/// `read_only`, saved for the next run.
 pub fn load(
     state_path: &Path,
     index_path: &Path,
     read_only: bool,
+    wanted: Option<&HashSet<&str>>,
 ) -> Result<(Seen, Option<VoiceMemoState>)> {
     let mut f = match File::open(state_path) {
         Ok(f) => f,
@@ -163,7 +169,7 @@ pub fn load(
     let stamp = stamp(&meta);
     if let Some(seen) = std::fs::read(index_path)
         .ok()
-        .and_then(|b| Seen::decode(&b, &stamp))
+        .and_then(|b| Seen::decode(&b, &stamp, wanted))
     {
         return Ok((seen, None));
     }
@@ -214,9 +220,9 @@ mod tests {
                 );
             })
             .unwrap();
-        let (seen, parsed) = load(&state, &index, false).unwrap();
+        let (seen, parsed) = load(&state, &index, false, None).unwrap();
         assert!(parsed.is_some(), "first load parses state.json");
-        let (again, parsed) = load(&state, &index, false).unwrap();
+        let (again, parsed) = load(&state, &index, false, None).unwrap();
         assert!(parsed.is_none(), "second load uses the index");
         assert_eq!(again.names, seen.names);
         let now = Utc::now();
@@ -224,12 +230,16 @@ mod tests {
         assert_eq!(again.skip("wait.m4a", now, false), Some(true));
         assert_eq!(again.skip("wait.m4a", now, true), None);
         assert_eq!(again.skip("new.m4a", now, false), None);
+        let inbox = HashSet::from(["wait.m4a", "new.m4a"]);
+        let (few, _) = load(&state, &index, false, Some(&inbox)).unwrap();
+        assert_eq!(few.names.len(), 1, "only the inbox's names are kept");
+        assert_eq!(few.skip("wait.m4a", now, false), Some(true));
         store
             .update_job("voiceMemo", |vm: &mut VoiceMemoState| {
                 vm.items.insert("half.m4a".into(), Item::new_pending());
             })
             .unwrap();
-        let (seen, parsed) = load(&state, &index, false).unwrap();
+        let (seen, parsed) = load(&state, &index, false, None).unwrap();
         assert!(parsed.is_some(), "a new save invalidates the index");
         assert_eq!(seen.pending, 1);
     }

@@ -111,7 +111,16 @@ fn make_home(home: &Path) {
     }
 }
 
-pub fn bin(name: &str) -> &'static str {
+/// The program `name`: this build's, or the one in `ASTRA_TEST_BIN_DIR` (the
+/// measurements in `throughput.rs` run the release build that way).
+pub fn bin(name: &str) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("ASTRA_TEST_BIN_DIR") {
+        return Path::new(&dir).join(name);
+    }
+    PathBuf::from(built(name))
+}
+
+fn built(name: &str) -> &'static str {
     match name {
         "voice-memo" => env!("CARGO_BIN_EXE_voice-memo"),
         "journal" => env!("CARGO_BIN_EXE_journal"),

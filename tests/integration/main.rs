@@ -14,3 +14,4 @@ mod resilience;
 mod runner;
 mod schedule;
 mod speech;
+mod throughput;

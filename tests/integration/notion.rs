@@ -88,7 +88,7 @@ pub(crate) fn databases(fake: &FakeNotion, parent: &str) -> String {
 }
 
 /// A test with the fake, a shared parent page and the token.
-fn notion_test(fake: &FakeNotion, keys: &str) -> Test {
+pub(crate) fn notion_test(fake: &FakeNotion, keys: &str) -> Test {
     Test::new()
         .config(&fake.config(keys))
         .env("NOTION_TOKEN", TOKEN)
