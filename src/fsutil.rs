@@ -33,6 +33,49 @@ fn temp_beside(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{nonce:08x}.tmp", std::process::id()))
 }
 
+/// The pid in a temp file's name made by [`temp_beside`] (`.<name>.<pid>.<nonce>.tmp`).
+fn temp_owner(file_name: &str) -> Option<i32> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (rest, nonce) = rest.rsplit_once('.')?;
+    if nonce.len() != 8 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    rest.rsplit_once('.')?.1.parse().ok().filter(|p| *p > 0)
+}
+
+/// Whether a process with this pid exists (ours, or one we may not signal).
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Removes the temp files that processes killed mid-write (kill -9, a power cut) left
+/// in `dir` and, up to `depth` levels, below it. A living process's temp file is left
+/// alone. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path, depth: usize) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && depth > 0 {
+            removed += remove_stale_temps(&e.path(), depth - 1);
+        } else if !is_dir
+            && let Some(pid) = temp_owner(&name)
+            && !alive(pid)
+            && fs::remove_file(e.path()).is_ok()
+        {
+            tracing::info!(path = %e.path().display(), "removed a temp file a killed run left");
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Flushes a folder's entries (the rename) to disk.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).with_context(|| format!("opening folder {}", dir.display()))?;
@@ -201,6 +244,30 @@ mod tests {
         atomic_write(&p, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("Notes");
+        fs::create_dir(&sub).unwrap();
+        // A pid that cannot exist (above the kernel's pid_max limit of 2^22).
+        let dead = ".state.json.99999999.0ecb16d4.tmp";
+        let mine = format!(".state.json.{}.0ecb16d4.tmp", std::process::id());
+        for name in [dead, mine.as_str(), "keep.tmp", ".x.123.nothex!.tmp"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        fs::write(sub.join(".a.md.99999999.12345678.tmp"), b"x").unwrap();
+        assert_eq!(remove_stale_temps(dir.path(), 0), 1);
+        assert!(!dir.path().join(dead).exists());
+        assert!(dir.path().join(&mine).exists(), "a living process's temp");
+        assert!(dir.path().join("keep.tmp").exists(), "not ours");
+        assert_eq!(remove_stale_temps(dir.path(), 1), 1, "one level down");
+        let leftover = temp_beside(&dir.path().join("s.json"));
+        assert_eq!(
+            temp_owner(&leftover.file_name().unwrap().to_string_lossy()),
+            Some(std::process::id() as i32)
+        );
     }
 
     #[test]

@@ -168,7 +168,9 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     )?;
     let alerts = crate::alerts::Alerter::new(&config, &paths, id);
     if !opts.dry_run {
-        if let Some(dead) = running::take_stale(&paths, id, &run_id) {
+        let dead = running::take_stale(&paths, id, &run_id);
+        remove_stale_temps(&paths, &config, dead.is_some());
+        if let Some(dead) = dead {
             tracing::warn!(dead_run = %dead.run_id, "a previous run ended without finishing");
             history::append(&paths.history, &dead)?;
             alerts.after_run(&dead);
@@ -239,6 +241,29 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         (None, RunStatus::Partial | RunStatus::Failed | RunStatus::Interrupted) => exit::FAILED,
         _ => exit::OK,
     })
+}
+
+/// Clears the temp files of writers killed mid-write: always in `ASTRA_HOME` (state,
+/// config, history), and after a run that died, where jobs write (cache, vault, archive).
+fn remove_stale_temps(paths: &Paths, config: &Config, after_dead_run: bool) {
+    use crate::fsutil::remove_stale_temps as sweep;
+    let mut n = sweep(&paths.home, 0) + sweep(&paths.locks, 0);
+    if let Some(dir) = paths.state.parent().filter(|d| *d != paths.home) {
+        n += sweep(dir, 0);
+    }
+    if after_dead_run {
+        n += sweep(&paths.cache, 4) + sweep(&config.sync.markdown.dir, 1);
+        for dir in [
+            &config.voice_memo.archive_dir,
+            &paths.failed,
+            &paths.invalid,
+        ] {
+            n += sweep(dir, 0);
+        }
+    }
+    if n > 0 {
+        tracing::info!(removed = n, "removed temp files left by interrupted writes");
+    }
 }
 
 enum JobLock {

@@ -38,7 +38,7 @@ const MORE: [(&str, &str); 3] = [
 ];
 
 /// The contract's three databases, made in the fake; returns the config keys.
-fn databases(fake: &FakeNotion, parent: &str) -> String {
+pub(crate) fn databases(fake: &FakeNotion, parent: &str) -> String {
     let t = || json!({"title": {}});
     let rt = || json!({"rich_text": {}});
     let date = || json!({"date": {}});
