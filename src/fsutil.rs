@@ -76,6 +76,24 @@ pub fn remove_stale_temps(dir: &Path, depth: usize) -> usize {
     removed
 }
 
+/// What to do about an I/O error somewhere in `err`'s chain that no retry fixes by
+/// itself: a read-only file system, a refused permission, a full disk.
+pub fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
+    let io = err.chain().find_map(|c| c.downcast_ref::<io::Error>())?;
+    match io.raw_os_error()? {
+        libc::EROFS => Some(
+            "the folder must be writable: remount its file system read-write, or set ASTRA_HOME (or the path in config.toml) to a writable folder",
+        ),
+        libc::EACCES | libc::EPERM => Some(
+            "the folder must be writable by this user: fix its owner or mode (chmod u+rwx), or set ASTRA_HOME (or the path in config.toml) to a writable folder",
+        ),
+        libc::ENOSPC | libc::EDQUOT => Some(
+            "the disk is full: free some space; nothing was half-written, and the next run tries again",
+        ),
+        _ => None,
+    }
+}
+
 /// Flushes a folder's entries (the rename) to disk.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).with_context(|| format!("opening folder {}", dir.display()))?;
@@ -90,6 +108,26 @@ fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// Test hook: with `ASTRA_TEST_FAIL_WRITES_AFTER=N`, every atomic write after the
+/// first `N` fails as a full disk would (for machines where a test cannot mount a
+/// small file system).
+fn injected_disk_full() -> io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static AFTER: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let after = AFTER.get_or_init(|| {
+        std::env::var("ASTRA_TEST_FAIL_WRITES_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    match after {
+        Some(n) if WRITES.fetch_add(1, Ordering::SeqCst) >= *n => {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one,
 /// never a mix, and a crash leaves no partial file under `path`.
 pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
@@ -101,6 +139,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
             .mode(mode)
             .open(&tmp)
             .with_context(|| format!("creating {}", tmp.display()))?;
+        injected_disk_full().with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("writing {}", tmp.display()))?;
         f.sync_all()

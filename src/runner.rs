@@ -106,7 +106,10 @@ pub fn run_job(job: &dyn Job, opts: &RunOptions) -> u8 {
     match run_job_inner(job, opts) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: error: {e:#}", job.id().program);
+            match crate::fsutil::io_hint(&e) {
+                Some(hint) => eprintln!("{}: error: {e:#}. {hint}", job.id().program),
+                None => eprintln!("{}: error: {e:#}", job.id().program),
+            }
             exit::code_for(&e)
         }
     }
@@ -228,8 +231,20 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         items: Some(items),
     };
     tracing::info!(status = status.as_str(), duration_ms = result.duration_ms, message = %result.message, "run finished");
+    // A history that cannot be written (a full disk) still lets the result be
+    // printed, the alert go out and the running record be cleared.
+    let mut history_failed = false;
     if !opts.dry_run {
-        history::append(&paths.history, &result)?;
+        if let Err(e) = history::append(&paths.history, &result) {
+            history_failed = true;
+            let hint = crate::fsutil::io_hint(&e)
+                .map(|h| format!(". {h}"))
+                .unwrap_or_default();
+            tracing::error!(error = %format!("{e:#}"), "could not record the run in history");
+            if !opts.quiet {
+                eprintln!("{}: error: {e:#}{hint}", id.program);
+            }
+        }
         alerts.after_run(&result);
         if ctx.working.get().is_some() {
             running::finish(&paths, id);
@@ -239,6 +254,7 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     Ok(match (&err, status) {
         (Some(e), _) => exit::code_for(e),
         (None, RunStatus::Partial | RunStatus::Failed | RunStatus::Interrupted) => exit::FAILED,
+        _ if history_failed => exit::FAILED,
         _ => exit::OK,
     })
 }

@@ -1,16 +1,17 @@
 //! The fault-injection suite: kill -9 at random moments, runs racing for the lock,
 //! flaky services, broken environments, leaked secrets and file modes.
 use crate::fake_notion::{FakeNotion, TOKEN, prop_text};
-use crate::fake_openai::{FakeOpenAi, Faults};
-use crate::harness::Test;
+use crate::fake_openai::{FakeOpenAi, Faults, tone_wav};
+use crate::harness::{Run, Test};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fs;
-use std::path::Path;
-use std::process::{Output, Stdio};
-use std::sync::Mutex;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "sk-faults-Kq7vSECRETopenaikey998877";
@@ -479,4 +480,416 @@ fn faults_kill_9_at_random_moments_loses_nothing_and_writes_nothing_twice() {
         landed * 2 >= trials,
         "most kills should land mid-run: {landed} of {trials}"
     );
+}
+
+/// The ten memos with an LLM organizer behind `latency`, in the vault.
+fn vault_test(fake: &FakeOpenAi) -> (Test, Vec<String>) {
+    let mut t = Test::new()
+        .config(&format!(
+            "[organization]\nprovider = \"openai\"\nbase_url = \"{}\"\n",
+            fake.url
+        ))
+        .env("OPENAI_API_KEY", KEY);
+    let memos = memos();
+    for (name, text) in &memos {
+        t.add_memo(name, text);
+    }
+    t = t.vm("concurrency = 1");
+    (t, memos.into_iter().map(|(n, _)| n).collect())
+}
+
+#[test]
+fn faults_eight_runs_started_at_the_same_instant_one_works_seven_skip() {
+    let fake = FakeOpenAi::start(Some(KEY));
+    fake.faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let (t, names) = vault_test(&fake);
+    t.write_config();
+    let barrier = Barrier::new(8);
+    let outputs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut c = t.command("voice-memo");
+                    c.arg("--json");
+                    barrier.wait();
+                    c.output().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut statuses: Vec<String> = outputs
+        .iter()
+        .map(|o| {
+            assert_eq!(o.status.code(), Some(0), "{}", output_text(o));
+            let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+            j["status"].as_str().unwrap().to_string()
+        })
+        .collect();
+    statuses.sort();
+    let mut expected = vec!["skipped".to_string(); 7];
+    expected.push("success".into());
+    assert_eq!(statuses, expected);
+    assert!(all_completed(&t, &names), "{:?}", item_statuses(&t));
+    let tally = tally_vault(&t, &names);
+    assert_eq!((tally.lost, tally.duplicates), (0, 0), "{tally:?}");
+    assert_eq!(
+        fake.ok_calls("chat").len(),
+        MEMOS,
+        "each memo organized once"
+    );
+    let mut history = history_statuses(&t);
+    history.sort();
+    assert_eq!(history, expected);
+}
+
+#[test]
+fn faults_30_percent_on_every_service_still_sync_every_memo_exactly_once_within_3_runs() {
+    let openai = FakeOpenAi::start(Some(KEY));
+    openai.faults(Faults {
+        rate: 0.3,
+        ..Faults::default()
+    });
+    let notion = FakeNotion::start();
+    let parent = notion.add_page("Astra", true);
+    let keys = crate::notion::databases(&notion, &parent);
+    notion.set_rate(50.0, 50.0);
+    notion.set_faults(0.3);
+    notion.set_fault_429(true);
+    let mut t = Test::new()
+        .config(&format!(
+            "[transcription]\nprovider = \"openai\"\nbase_url = \"{0}\"\n\n[organization]\nprovider = \"openai\"\nbase_url = \"{0}\"\n",
+            openai.url
+        ))
+        .config(&notion.config(&keys))
+        .env("OPENAI_API_KEY", KEY)
+        .env("NOTION_TOKEN", TOKEN);
+    let memos = memos();
+    for (k, (name, text)) in memos.iter().enumerate() {
+        let hz = 400 + 60 * k as u32;
+        openai.hears(hz, text);
+        t.add_audio(
+            name,
+            &tone_wav(&[(None, 0.3), (Some(hz), 1.0), (None, 0.3)]),
+        );
+    }
+    t = t.vm("concurrency = 4");
+    let names: Vec<String> = memos.into_iter().map(|(n, _)| n).collect();
+    let mut outputs = String::new();
+    let mut runs = 0;
+    while runs < 3 && !all_completed(&t, &names) {
+        let r = t.run("voice-memo", &["--json", "--retry-now", "-v"]);
+        outputs.push_str(&r.stdout());
+        outputs.push_str(&r.stderr());
+        runs += 1;
+        assert_state_parses(&t, &format!("run {runs}"));
+    }
+    notion.set_faults(0.0);
+    openai.faults(Faults::default());
+    let openai_faults = openai.calls().iter().filter(|c| c.status != 200).count() as u64;
+    let injected = notion.stats().faults + openai_faults;
+    println!(
+        "faults: {injected} faults injected ({} Notion, {openai_faults} OpenAI), every memo synced in {runs} run(s)",
+        notion.stats().faults
+    );
+    assert!(
+        all_completed(&t, &names),
+        "after {runs} runs: {:?}",
+        item_statuses(&t)
+    );
+    assert!(injected >= 5, "{injected} faults");
+    let tally = tally_notion(&t, &notion, &names);
+    assert_eq!((tally.lost, tally.duplicates), (0, 0), "{tally:?}");
+    assert!(temp_files(&[&t.home, &t.vault]).is_empty());
+    assert_no_secret(&t, &outputs, &[TOKEN, KEY]);
+}
+
+/// A file system mounted for one test (root only), unmounted when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn run(args: &[&str], dir: &Path) -> bool {
+        Command::new("mount")
+            .args(args)
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn is_root() -> bool {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    /// A tmpfs of `size` (e.g. `256k`) at `dir`.
+    fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+        fs::create_dir_all(dir).unwrap();
+        let opts = format!("size={size},mode=0755");
+        (Self::is_root() && Self::run(&["-t", "tmpfs", "-o", &opts, "tmpfs"], dir))
+            .then(|| Mount(dir.to_path_buf()))
+    }
+
+    /// `dir` bound onto itself, read-only.
+    fn read_only(dir: &Path) -> Option<Mount> {
+        if !Self::is_root() || !Self::run(&["--bind", dir.to_str()?], dir) {
+            return None;
+        }
+        let m = Mount(dir.to_path_buf());
+        Self::run(&["-o", "remount,ro,bind"], dir).then_some(m)
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Makes every folder under `dir` unwritable without root's mount: chmod (as a user)
+/// or `chattr +i` (as root, where modes do not bite). Undone by the returned closure.
+fn freeze_without_mount(dir: &Path) -> Option<Box<dyn Fn()>> {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(
+        Test::tree(dir)
+            .iter()
+            .filter_map(|r| dir.join(r).parent().map(Path::to_path_buf)),
+    );
+    dirs.sort();
+    dirs.dedup();
+    if !Mount::is_root() {
+        for d in &dirs {
+            fs::set_permissions(d, fs::Permissions::from_mode(0o500)).ok()?;
+        }
+        return Some(Box::new(move || {
+            for d in &dirs {
+                let _ = fs::set_permissions(d, fs::Permissions::from_mode(0o700));
+            }
+        }));
+    }
+    let chattr = |flag: &str, d: &Path| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(d)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !dirs.iter().all(|d| chattr("+i", d)) {
+        for d in &dirs {
+            chattr("-i", d);
+        }
+        return None;
+    }
+    Some(Box::new(move || {
+        for d in &dirs {
+            chattr("-i", d);
+        }
+    }))
+}
+
+#[test]
+fn faults_a_read_only_astra_home_is_a_clear_error_and_loses_nothing() {
+    let fake = FakeOpenAi::start(Some(KEY));
+    let (t, names) = vault_test(&fake);
+    // One memo done first, so there is state to keep.
+    let first = t.inbox.join(&names[0]);
+    let others: Vec<(PathBuf, Vec<u8>)> = names[1..]
+        .iter()
+        .map(|n| (t.inbox.join(n), fs::read(t.inbox.join(n)).unwrap()))
+        .collect();
+    for (p, _) in &others {
+        fs::rename(p, p.with_extension("hold")).unwrap();
+    }
+    t.voice_memo().success();
+    assert!(all_completed(&t, &names[..1]), "{first:?}");
+    for (p, _) in &others {
+        fs::rename(p.with_extension("hold"), p).unwrap();
+        crate::harness::age(p, 120);
+    }
+    let inbox = Test::snapshot(&t.inbox);
+    let state = fs::read(t.home.join("state.json")).unwrap();
+    let mount = Mount::read_only(&t.home);
+    let frozen = match &mount {
+        Some(_) => None,
+        None => match freeze_without_mount(&t.home) {
+            Some(undo) => Some(undo),
+            None => {
+                println!("faults: read-only ASTRA_HOME skipped: no mount, chmod or chattr here");
+                return;
+            }
+        },
+    };
+    let how = if mount.is_some() {
+        "a read-only bind mount"
+    } else {
+        "chmod 500 / chattr +i"
+    };
+    println!("faults: read-only ASTRA_HOME by {how}");
+    let r = t.voice_memo();
+    let err = r.stderr();
+    drop(mount);
+    if let Some(undo) = frozen {
+        undo();
+    }
+    assert_ne!(r.code(), Some(0), "{err}");
+    let home = t.home.display().to_string();
+    assert!(err.contains(&home), "the error names the path: {err}");
+    assert!(
+        err.contains("read-only") || err.contains("Read-only") || err.contains("ermission"),
+        "the error says what is wrong: {err}"
+    );
+    assert!(err.contains("writable"), "the error says what to do: {err}");
+    assert_eq!(Test::snapshot(&t.inbox), inbox, "the inbox untouched");
+    assert_eq!(fs::read(t.home.join("state.json")).unwrap(), state);
+    // Writable again: every memo is done, once.
+    t.voice_memo().success();
+    assert!(all_completed(&t, &names), "{:?}", item_statuses(&t));
+    let tally = tally_vault(&t, &names);
+    assert_eq!((tally.lost, tally.duplicates), (0, 0), "{tally:?}");
+}
+
+/// Fills the file system holding `dir` but for about `leave` bytes; returns the filler.
+fn fill_disk(dir: &Path, leave: u64) -> PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut f = fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let len = f.metadata().unwrap().len();
+    f.set_len(len.saturating_sub(leave)).unwrap();
+    filler
+}
+
+/// Every memo was tried, some failed for want of space with an error naming a path,
+/// state stayed whole, and once space is back every memo completes once.
+fn assert_full_disk_recovers(t: &Test, names: &[String], r: &Run, free: impl FnOnce()) {
+    assert_state_parses(t, "on a full disk");
+    let j = r.json();
+    let errors: Vec<String> = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["error"].as_str().map(String::from))
+        .collect();
+    let text = format!("{}\n{}", errors.join("\n"), r.stderr());
+    assert!(
+        text.contains("No space left on device"),
+        "an ENOSPC error: {text}"
+    );
+    assert!(
+        errors
+            .iter()
+            .filter(|e| e.contains("No space"))
+            .all(|e| e.contains('/') && e.contains("free some space")),
+        "each error names a path and what to do: {errors:#?}"
+    );
+    assert!(
+        !all_completed(t, names),
+        "the disk filled up before the end"
+    );
+    assert!(temp_files(&[&t.home, &t.vault]).is_empty());
+    free();
+    for _ in 0..3 {
+        if all_completed(t, names) {
+            break;
+        }
+        t.run("voice-memo", &["--json", "--retry-now"]);
+        assert_state_parses(t, "after space came back");
+    }
+    assert!(all_completed(t, names), "{:?}", item_statuses(t));
+    let tally = tally_vault(t, names);
+    assert_eq!((tally.lost, tally.duplicates), (0, 0), "{tally:?}");
+    assert!(temp_files(&[&t.home, &t.vault]).is_empty());
+}
+
+#[test]
+fn faults_a_full_disk_names_the_path_and_every_memo_completes_once_space_is_back() {
+    let fake = FakeOpenAi::start(Some(KEY));
+    let (mut t, names) = vault_test(&fake);
+    let disk = t.dir.path().join("disk");
+    let Some(mount) = Mount::tmpfs(&disk, "1m") else {
+        println!("faults: full disk: cannot mount a tmpfs here; see the injected variant");
+        return;
+    };
+    t.home = disk.join("astra-home");
+    t.vault = disk.join("vault");
+    t.write_config();
+    let filler = fill_disk(&disk, 48 * 1024);
+    let r = t.voice_memo();
+    println!("faults: full disk (tmpfs): {}", r.json()["message"]);
+    assert_full_disk_recovers(&t, &names, &r, || fs::remove_file(&filler).unwrap());
+    // Kept until here: the tmpfs holds the test's files.
+    drop(mount);
+}
+
+#[test]
+fn faults_an_injected_write_error_names_the_path_and_every_memo_completes_later() {
+    let fake = FakeOpenAi::start(Some(KEY));
+    let (t, names) = vault_test(&fake);
+    let t = t.env("ASTRA_TEST_FAIL_WRITES_AFTER", "12");
+    let r = t.voice_memo();
+    let t = t.env("ASTRA_TEST_FAIL_WRITES_AFTER", "");
+    assert_full_disk_recovers(&t, &names, &r, || ());
+}
+
+#[test]
+fn faults_a_state_file_that_is_not_json_stops_the_run_untouched() {
+    let fake = FakeOpenAi::start(Some(KEY));
+    let (t, _) = vault_test(&fake);
+    t.write_config();
+    let state = t.home.join("state.json");
+    fs::write(&state, b"{\"jobs\": {\"voiceMemo\": [oops").unwrap();
+    let inbox = Test::snapshot(&t.inbox);
+    let r = t.voice_memo();
+    r.code_is(2);
+    let err = r.stderr();
+    assert!(err.contains(&state.display().to_string()), "{err}");
+    assert!(
+        err.contains("cannot be parsed") && err.contains("repair it"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(&state).unwrap(),
+        b"{\"jobs\": {\"voiceMemo\": [oops"
+    );
+    assert_eq!(Test::snapshot(&t.inbox), inbox);
+    assert!(!t.vault.exists(), "nothing written");
+    assert!(fake.calls().is_empty(), "no service called");
+}
+
+#[test]
+fn faults_a_config_with_a_wrong_type_names_the_key_and_touches_nothing() {
+    let t = Test::new()
+        .memo("a.wav", "note hello there")
+        .vm("max_attempts = \"five\"");
+    let inbox = Test::snapshot(&t.inbox);
+    let r = t.voice_memo();
+    r.code_is(2);
+    let err = r.stderr();
+    assert!(err.contains("max_attempts"), "{err}");
+    assert!(err.contains("config.toml"), "{err}");
+    assert!(!t.home.join("state.json").exists());
+    assert_eq!(Test::snapshot(&t.inbox), inbox);
+}
+
+#[test]
+fn faults_a_missing_ffmpeg_fails_that_memo_with_how_to_install_and_the_run_goes_on() {
+    let empty = tempfile::tempdir().unwrap();
+    let t = Test::new()
+        .memo("a.wav", "note the sidecar one still works")
+        .audio("b.wav", &crate::harness::wav_bytes("b", 800))
+        .config("[transcription]\ncommand = [\"/bin/cat\", \"{input_wav}\"]\n")
+        .env("PATH", &empty.path().display().to_string());
+    let r = t.voice_memo();
+    r.code_is(1);
+    assert_eq!(t.item("a.wav")["status"], "completed");
+    let b = t.item("b.wav");
+    assert_eq!(b["status"], "retrying", "{b}");
+    let e = b["last_error"].as_str().unwrap();
+    assert!(e.contains("ffmpeg") && e.contains("not found"), "{e}");
+    assert!(e.contains("install"), "{e}");
 }
