@@ -3,6 +3,7 @@
 use crate::fake_notion::{FakeNotion, TOKEN, prop_text};
 use crate::fake_openai::{FakeOpenAi, Faults, tone_wav};
 use crate::harness::{Run, Test};
+use crate::recorder::{Recorder, Smtp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -892,4 +893,187 @@ fn faults_a_missing_ffmpeg_fails_that_memo_with_how_to_install_and_the_run_goes_
     let e = b["last_error"].as_str().unwrap();
     assert!(e.contains("ffmpeg") && e.contains("not found"), "{e}");
     assert!(e.contains("install"), "{e}");
+}
+
+fn mode(p: &Path) -> u32 {
+    fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A program run with only `ASTRA_HOME` and `PATH` (the harness would make the home).
+fn bare(program: &str, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(crate::harness::bin(program));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.parent().unwrap())
+        .env("ASTRA_HOME", home)
+        .args(args)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn faults_astra_home_is_0700_and_state_config_history_logs_are_0600() {
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let t = Test::new().memo("20260114 080000-M1.wav", "Todo renew the passport.");
+    let home = t.dir.path().join("fresh-home");
+    let init = bare("astra", &home, &["init"], &[]);
+    assert!(init.status.success(), "{}", output_text(&init));
+    assert_eq!(mode(&home), 0o700, "ASTRA_HOME made by astra init");
+    let config = home.join("config.toml");
+    assert_eq!(mode(&config), 0o600);
+    // A config the user wrote with a wide mode is private again once astra rewrites it.
+    fs::write(
+        &config,
+        format!(
+            "[voice_memo]\ninbox = \"{}\"\nsettle_seconds = 0\n\n[sync]\ntarget = \"notion\"\n\n[sync.notion]\nbase_url = \"{}\"\nparent_page_id = \"{parent}\"\n",
+            t.inbox.display(),
+            fake.url
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&config, fs::Permissions::from_mode(0o644)).unwrap();
+    let setup = bare(
+        "astra",
+        &home,
+        &["notion", "setup"],
+        &[("NOTION_TOKEN", TOKEN)],
+    );
+    assert!(setup.status.success(), "{}", output_text(&setup));
+    assert_eq!(mode(&config), 0o600, "config.toml after astra notion setup");
+    // A home others could enter is made private by the next run.
+    fs::set_permissions(&home, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = bare(
+        "voice-memo",
+        &home,
+        &["--json", "-v"],
+        &[("NOTION_TOKEN", TOKEN)],
+    );
+    assert!(run.status.success(), "{}", output_text(&run));
+    assert_eq!(mode(&home), 0o700);
+    for f in ["state.json", "history.jsonl"] {
+        assert_eq!(mode(&home.join(f)), 0o600, "{f}");
+    }
+    let logs = Test::tree(&home.join("logs"));
+    assert!(!logs.is_empty(), "a log file");
+    for l in &logs {
+        assert_eq!(mode(&home.join("logs").join(l)), 0o600, "logs/{l}");
+    }
+    for d in ["logs", "locks", "cache"] {
+        assert_eq!(mode(&home.join(d)), 0o700, "{d}/");
+    }
+}
+
+#[test]
+fn faults_no_secret_of_any_service_reaches_a_file_or_an_output() {
+    const SLACK: &str = "/services/T0FAULT/B0FAULT/slackSECRETxyz";
+    const DISCORD: &str = "/api/webhooks/123/discordSECRETabc";
+    const HOOK: &str = "/hook/genericSECRETdef";
+    const PING: &str = "/ping/healthSECRETuuid";
+    const SMTP_PASSWORD: &str = "smtpSECRETpassword42";
+    let (slack, hc) = (Recorder::start(200), Recorder::start(200));
+    let smtp = Smtp::start();
+    let openai = FakeOpenAi::start(Some(KEY));
+    openai.faults(Faults {
+        rate: 0.3,
+        only_500: true,
+        ..Faults::default()
+    });
+    let notion = FakeNotion::start();
+    let parent = notion.add_page("Astra", true);
+    let keys = crate::notion::databases(&notion, &parent);
+    notion.set_rate(50.0, 50.0);
+    notion.set_faults(0.2);
+    let alerts = format!(
+        "[alerts]\nslack_webhook_env = \"F_SLACK\"\ndiscord_webhook_env = \"F_DISCORD\"\nwebhook_env = \"F_HOOK\"\nhealthcheck_url_env = \"F_HC\"\nthrottle_minutes = 0\nemail_to = [\"me@example.com\"]\nemail_from = \"astra <astra@example.com>\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_tls = \"none\"\nsmtp_username_env = \"F_SMTP_USER\"\nsmtp_password_env = \"F_SMTP_PASSWORD\"\n",
+        smtp.port
+    );
+    let t = Test::new()
+        .vm("max_attempts = 1")
+        .config(&format!(
+            "[transcription]\nprovider = \"openai\"\nbase_url = \"{0}\"\n\n[organization]\nprovider = \"openai\"\nbase_url = \"{0}\"\n",
+            openai.url
+        ))
+        .config(&notion.config(&keys))
+        .config(&alerts)
+        .env("OPENAI_API_KEY", KEY)
+        .env("NOTION_TOKEN", TOKEN)
+        .env("F_SLACK", &format!("{}{SLACK}", slack.url))
+        .env("F_DISCORD", &format!("{}{DISCORD}", slack.url))
+        .env("F_HOOK", &format!("{}{HOOK}", slack.url))
+        .env("F_HC", &format!("{}{PING}", hc.url))
+        .env("F_SMTP_USER", "astra")
+        .env("F_SMTP_PASSWORD", SMTP_PASSWORD);
+    let memos = memos();
+    for (k, (name, text)) in memos.iter().take(4).enumerate() {
+        let hz = 400 + 60 * k as u32;
+        openai.hears(hz, text);
+        t.add_audio(
+            name,
+            &tone_wav(&[(None, 0.3), (Some(hz), 1.0), (None, 0.3)]),
+        );
+    }
+    t.add_audio("noise.m4a", b"not audio at all");
+    let mut outputs = String::new();
+    let collect = |outputs: &mut String, r: Run| {
+        outputs.push_str(&r.stdout());
+        outputs.push_str(&r.stderr());
+    };
+    collect(
+        &mut outputs,
+        t.run("voice-memo", &["--json", "-vv", "--retry-now"]),
+    );
+    collect(
+        &mut outputs,
+        t.run("voice-memo", &["--json", "-v", "--retry-now"]),
+    );
+    // Refused keys: the 401 paths.
+    let wrong = t
+        .command("voice-memo")
+        .env("OPENAI_API_KEY", "sk-wrongSECRETkey000111222")
+        .env("NOTION_TOKEN", "secret_wrongNOTIONtoken999")
+        .args(["--json", "-vv", "--retry-now"])
+        .output()
+        .unwrap();
+    outputs.push_str(&output_text(&wrong));
+    t.add_memo("20260115 090000-Z9.wav", "Todo water the plants.");
+    let wrong_notion = t
+        .command("voice-memo")
+        .env("NOTION_TOKEN", "secret_wrongNOTIONtoken999")
+        .args(["--json", "-vv"])
+        .output()
+        .unwrap();
+    outputs.push_str(&output_text(&wrong_notion));
+    for args in [
+        &["jobs", "show", "voice-memo", "--json"][..],
+        &["jobs", "history", "-n", "50"][..],
+        &["failed", "list", "--json"][..],
+        &["doctor", "--json"][..],
+        &["alert", "test", "--json"][..],
+        &["notion", "setup", "--json"][..],
+    ] {
+        collect(&mut outputs, t.run("astra", args));
+    }
+    assert!(!slack.hits().is_empty(), "alerts went out");
+    assert!(!hc.hits().is_empty(), "pings went out");
+    let secrets = [
+        KEY,
+        TOKEN,
+        "sk-wrongSECRETkey000111222",
+        "secret_wrongNOTIONtoken999",
+        SLACK,
+        DISCORD,
+        HOOK,
+        PING,
+        SMTP_PASSWORD,
+        "SECRET",
+    ];
+    assert_no_secret(&t, &outputs, &secrets);
 }
