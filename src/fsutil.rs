@@ -82,13 +82,13 @@ pub fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
     let io = err.chain().find_map(|c| c.downcast_ref::<io::Error>())?;
     match io.raw_os_error()? {
         libc::EROFS => Some(
-            "the folder must be writable: remount its file system read-write, or set ASTRA_HOME (or the path in config.toml) to a writable folder",
+            "The folder must be writable: remount its file system read-write, or set ASTRA_HOME (or the path in config.toml) to a writable folder",
         ),
         libc::EACCES | libc::EPERM => Some(
-            "the folder must be writable by this user: fix its owner or mode (chmod u+rwx), or set ASTRA_HOME (or the path in config.toml) to a writable folder",
+            "The folder must be writable by this user: fix its owner or mode (chmod u+rwx), or set ASTRA_HOME (or the path in config.toml) to a writable folder",
         ),
         libc::ENOSPC | libc::EDQUOT => Some(
-            "the disk is full: free some space; nothing was half-written, and the next run tries again",
+            "The disk is full: free some space; nothing was half-written, and the next run tries again",
         ),
         _ => None,
     }

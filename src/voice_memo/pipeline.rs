@@ -224,7 +224,7 @@ impl Pipeline {
                 let hint = fsutil::io_hint(&e)
                     .map(|h| format!(". {h}"))
                     .unwrap_or_default();
-                ItemError::transient(format!("{name}: saving state: {e:#}{hint}"))
+                ItemError::transient(format!("{name}: {e:#}{hint}"))
             })
     }
 

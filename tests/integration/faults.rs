@@ -736,6 +736,7 @@ fn faults_a_read_only_astra_home_is_a_clear_error_and_loses_nothing() {
     if let Some(undo) = frozen {
         undo();
     }
+    println!("faults: read-only ASTRA_HOME: {}", err.trim());
     assert_ne!(r.code(), Some(0), "{err}");
     let home = t.home.display().to_string();
     assert!(err.contains(&home), "the error names the path: {err}");
@@ -777,6 +778,13 @@ fn assert_full_disk_recovers(t: &Test, names: &[String], r: &Run, free: impl FnO
         .filter_map(|i| i["error"].as_str().map(String::from))
         .collect();
     let text = format!("{}\n{}", errors.join("\n"), r.stderr());
+    println!(
+        "faults: full disk: {}",
+        errors
+            .iter()
+            .find(|e| e.contains("No space"))
+            .map_or("", |e| e)
+    );
     assert!(
         text.contains("No space left on device"),
         "an ENOSPC error: {text}"
