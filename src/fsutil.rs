@@ -310,6 +310,22 @@ mod tests {
     }
 
     #[test]
+    fn io_hints_say_what_to_do_about_a_read_only_or_full_disk() {
+        let err = |code| {
+            anyhow::Error::from(io::Error::from_raw_os_error(code)).context("writing /x/state.json")
+        };
+        assert!(io_hint(&err(libc::EROFS)).unwrap().contains("read-write"));
+        assert!(io_hint(&err(libc::EACCES)).unwrap().contains("chmod"));
+        assert!(
+            io_hint(&err(libc::ENOSPC))
+                .unwrap()
+                .contains("free some space")
+        );
+        assert_eq!(io_hint(&err(libc::ECONNREFUSED)), None);
+        assert_eq!(io_hint(&anyhow::anyhow!("no I/O here")), None);
+    }
+
+    #[test]
     fn copy_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("a.m4a");

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::IsTerminal;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -297,6 +298,7 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .with_context(|| format!("opening job lock {}", path.display()))?;
     match f.try_lock() {

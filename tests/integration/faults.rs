@@ -966,7 +966,12 @@ fn faults_astra_home_is_0700_and_state_config_history_logs_are_0600() {
     );
     assert!(run.status.success(), "{}", output_text(&run));
     assert_eq!(mode(&home), 0o700);
-    for f in ["state.json", "history.jsonl"] {
+    for f in [
+        "state.json",
+        "history.jsonl",
+        "locks/voice-memo.lock",
+        "state.json.lock",
+    ] {
         assert_eq!(mode(&home.join(f)), 0o600, "{f}");
     }
     let logs = Test::tree(&home.join("logs"));
