@@ -138,6 +138,12 @@ impl std::ops::AddAssign for Tally {
     }
 }
 
+/// The words that end a journal memo's entry (`entry 2.`), found once per paragraph.
+fn entry_words(name: &str) -> String {
+    let k: usize = name[name.len() - 6..name.len() - 4].parse().unwrap();
+    format!("entry {k}.")
+}
+
 fn outputs_of(item: &Value, kind: &str) -> usize {
     item["outputs"][kind].as_array().map_or(0, Vec::len)
 }
@@ -184,6 +190,22 @@ fn tally_vault(t: &Test, names: &[String]) -> Tally {
         .sum();
     tally.duplicates += headings.saturating_sub(journal_entries);
     tally.lost += journal_entries.saturating_sub(headings);
+    for name in names
+        .iter()
+        .filter(|n| outputs_of(&t.item(n), "journal") > 0)
+    {
+        let paragraphs: usize = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("Journal/") && !p.ends_with(".tmp"))
+            .map(|(_, b)| {
+                String::from_utf8_lossy(b)
+                    .matches(&entry_words(name))
+                    .count()
+            })
+            .sum();
+        tally.duplicates += paragraphs.saturating_sub(1);
+        tally.lost += usize::from(paragraphs == 0);
+    }
     tally += tally_archive(t, names);
     tally
 }
@@ -229,11 +251,32 @@ fn tally_notion(t: &Test, fake: &FakeNotion, names: &[String]) -> Tally {
                 .count();
             tally.duplicates += headings.saturating_sub(1);
             tally.lost += usize::from(headings == 0);
+            let paragraphs = fake
+                .texts(page)
+                .into_iter()
+                .filter(|t| t.contains(&entry_words(name)))
+                .count();
+            tally.duplicates += paragraphs.saturating_sub(1);
+            tally.lost += usize::from(paragraphs == 0);
         }
         if expected + outputs_of(&item, "journal") == 0 {
             tally.lost += 1;
         }
     }
+    // All the journal memos are of one day: one day page.
+    let mut days: Vec<String> = names
+        .iter()
+        .flat_map(|n| {
+            t.item(n)["outputs"]["journal"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|o| o.as_str()?.split('#').next().map(String::from))
+        .collect();
+    days.sort();
+    days.dedup();
+    tally.duplicates += days.len().saturating_sub(1);
     tally += tally_archive(t, names);
     tally
 }
@@ -596,9 +639,17 @@ fn faults_30_percent_on_every_service_still_sync_every_memo_exactly_once_within_
         "faults: {injected} faults injected ({} Notion, {openai_faults} OpenAI), every memo synced in {runs} run(s)",
         notion.stats().faults
     );
+    let errors: Vec<String> = names
+        .iter()
+        .filter_map(|n| {
+            t.item(n)["last_error"]
+                .as_str()
+                .map(|e| format!("{n}: {e}"))
+        })
+        .collect();
     assert!(
         all_completed(&t, &names),
-        "after {runs} runs: {:?}",
+        "after {runs} runs: {:?}\n{errors:#?}",
         item_statuses(&t)
     );
     assert!(injected >= 5, "{injected} faults");
