@@ -951,7 +951,7 @@ fn faults_a_missing_ffmpeg_fails_that_memo_with_how_to_install_and_the_run_goes_
     assert_eq!(b["status"], "retrying", "{b}");
     let e = b["last_error"].as_str().unwrap();
     assert!(e.contains("ffmpeg") && e.contains("not found"), "{e}");
-    assert!(e.contains("install"), "{e}");
+    assert!(e.contains("apt install ffmpeg"), "how to install it: {e}");
 }
 
 fn mode(p: &Path) -> u32 {
