@@ -33,6 +33,67 @@ fn temp_beside(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{nonce:08x}.tmp", std::process::id()))
 }
 
+/// The pid in a temp file's name made by [`temp_beside`] (`.<name>.<pid>.<nonce>.tmp`).
+fn temp_owner(file_name: &str) -> Option<i32> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (rest, nonce) = rest.rsplit_once('.')?;
+    if nonce.len() != 8 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    rest.rsplit_once('.')?.1.parse().ok().filter(|p| *p > 0)
+}
+
+/// Whether a process with this pid exists (ours, or one we may not signal).
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Removes the temp files that processes killed mid-write (kill -9, a power cut) left
+/// in `dir` and, up to `depth` levels, below it. A living process's temp file is left
+/// alone. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path, depth: usize) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && depth > 0 {
+            removed += remove_stale_temps(&e.path(), depth - 1);
+        } else if !is_dir
+            && let Some(pid) = temp_owner(&name)
+            && !alive(pid)
+            && fs::remove_file(e.path()).is_ok()
+        {
+            tracing::info!(path = %e.path().display(), "removed a temp file a killed run left");
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// What to do about an I/O error somewhere in `err`'s chain that no retry fixes by
+/// itself: a read-only file system, a refused permission, a full disk.
+pub fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
+    let io = err.chain().find_map(|c| c.downcast_ref::<io::Error>())?;
+    match io.raw_os_error()? {
+        libc::EROFS => Some(
+            "The folder must be writable: remount its file system read-write, or set ASTRA_HOME (or the path in config.toml) to a writable folder",
+        ),
+        libc::EACCES | libc::EPERM => Some(
+            "The folder must be writable by this user: fix its owner or mode (chmod u+rwx), or set ASTRA_HOME (or the path in config.toml) to a writable folder",
+        ),
+        libc::ENOSPC | libc::EDQUOT => Some(
+            "The disk is full: free some space; nothing was half-written, and the next run tries again",
+        ),
+        _ => None,
+    }
+}
+
 /// Flushes a folder's entries (the rename) to disk.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).with_context(|| format!("opening folder {}", dir.display()))?;
@@ -44,6 +105,26 @@ fn parent_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
+    }
+}
+
+/// Test hook: with `ASTRA_TEST_FAIL_WRITES_AFTER=N`, every atomic write after the
+/// first `N` fails as a full disk would (for machines where a test cannot mount a
+/// small file system).
+fn injected_disk_full() -> io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static AFTER: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let after = AFTER.get_or_init(|| {
+        std::env::var("ASTRA_TEST_FAIL_WRITES_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    match after {
+        Some(n) if WRITES.fetch_add(1, Ordering::SeqCst) >= *n => {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -66,6 +147,7 @@ pub fn atomic_replace(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
             .mode(mode)
             .open(&tmp)
             .with_context(|| format!("creating {}", tmp.display()))?;
+        injected_disk_full().with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("writing {}", tmp.display()))?;
         f.sync_all()
@@ -213,6 +295,46 @@ mod tests {
         atomic_write(&p, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("Notes");
+        fs::create_dir(&sub).unwrap();
+        // A pid that cannot exist (above the kernel's pid_max limit of 2^22).
+        let dead = ".state.json.99999999.0ecb16d4.tmp";
+        let mine = format!(".state.json.{}.0ecb16d4.tmp", std::process::id());
+        for name in [dead, mine.as_str(), "keep.tmp", ".x.123.nothex!.tmp"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        fs::write(sub.join(".a.md.99999999.12345678.tmp"), b"x").unwrap();
+        assert_eq!(remove_stale_temps(dir.path(), 0), 1);
+        assert!(!dir.path().join(dead).exists());
+        assert!(dir.path().join(&mine).exists(), "a living process's temp");
+        assert!(dir.path().join("keep.tmp").exists(), "not ours");
+        assert_eq!(remove_stale_temps(dir.path(), 1), 1, "one level down");
+        let leftover = temp_beside(&dir.path().join("s.json"));
+        assert_eq!(
+            temp_owner(&leftover.file_name().unwrap().to_string_lossy()),
+            Some(std::process::id() as i32)
+        );
+    }
+
+    #[test]
+    fn io_hints_say_what_to_do_about_a_read_only_or_full_disk() {
+        let err = |code| {
+            anyhow::Error::from(io::Error::from_raw_os_error(code)).context("writing /x/state.json")
+        };
+        assert!(io_hint(&err(libc::EROFS)).unwrap().contains("read-write"));
+        assert!(io_hint(&err(libc::EACCES)).unwrap().contains("chmod"));
+        assert!(
+            io_hint(&err(libc::ENOSPC))
+                .unwrap()
+                .contains("free some space")
+        );
+        assert_eq!(io_hint(&err(libc::ECONNREFUSED)), None);
+        assert_eq!(io_hint(&anyhow::anyhow!("no I/O here")), None);
     }
 
     #[test]

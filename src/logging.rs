@@ -1,13 +1,14 @@
-//! Logging: JSON lines to `logs/<program>.log` (daily rotation, or `LOG_FILE`), each
-//! event carrying `job_name` and `run_id`; plus human lines on stderr with `-v`.
+//! Logging: JSON lines to `logs/<program>.log` (daily rotation, mode 0600, or `LOG_FILE`),
+//! each event carrying `job_name` and `run_id`; plus human lines on stderr with `-v`.
 use crate::paths::Paths;
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::fs::File;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,8 +26,68 @@ pub fn shutdown() {
 }
 
 /// The log file, set up by [`init`].
-static FILE: std::sync::OnceLock<std::sync::Mutex<RollingFileAppender>> =
-    std::sync::OnceLock::new();
+static FILE: std::sync::OnceLock<std::sync::Mutex<PrivateLog>> = std::sync::OnceLock::new();
+
+/// The log file, created with mode 0600 (tracing-appender's would follow the umask):
+/// `dir/<prefix>.YYYY-MM-DD` (a new file each UTC day, as tracing-appender names them)
+/// or, for `LOG_FILE`, one file.
+struct PrivateLog {
+    dir: PathBuf,
+    prefix: String,
+    daily: bool,
+    open: Option<(String, File)>,
+}
+
+impl PrivateLog {
+    fn new(dir: &Path, prefix: String, daily: bool) -> PrivateLog {
+        PrivateLog {
+            dir: dir.to_path_buf(),
+            prefix,
+            daily,
+            open: None,
+        }
+    }
+
+    fn current_name(&self) -> String {
+        if self.daily {
+            format!("{}.{}", self.prefix, chrono::Utc::now().format("%Y-%m-%d"))
+        } else {
+            self.prefix.clone()
+        }
+    }
+
+    /// The file for now, opened (and made private) when the day changed.
+    fn open_current(&mut self) -> std::io::Result<&mut File> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let name = self.current_name();
+        if self.open.as_ref().map(|(n, _)| n) != Some(&name) {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(self.dir.join(&name))?;
+            // A day's file made by an older version keeps no wider mode; a LOG_FILE
+            // the user chose keeps theirs.
+            if self.daily {
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            self.open = Some((name, f));
+        }
+        Ok(&mut self.open.as_mut().expect("opened above").1)
+    }
+}
+
+impl Write for PrivateLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.open_current()?.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.open {
+            Some((_, f)) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Writes each event as one JSON object with the run's identity on it.
 struct JsonLines {
@@ -187,26 +248,26 @@ pub fn init(
         Level::INFO
     };
     let file_layer = if to_file {
-        let appender = match &paths.log_file {
+        let mut appender = match &paths.log_file {
             Some(f) => {
                 let dir = f
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
                     .unwrap_or(std::path::Path::new("."));
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating log folder {}", dir.display()))?;
                 let name = f
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "astra.log".into());
-                RollingFileAppender::builder()
-                    .rotation(Rotation::NEVER)
-                    .filename_prefix(name)
-                    .build(dir)?
+                PrivateLog::new(dir, name, false)
             }
-            None => RollingFileAppender::builder()
-                .rotation(Rotation::DAILY)
-                .filename_prefix(format!("{program}.log"))
-                .build(&paths.logs)?,
+            None => PrivateLog::new(&paths.logs, format!("{program}.log"), true),
         };
+        let dir = appender.dir.clone();
+        appender
+            .open_current()
+            .with_context(|| format!("opening the log file in {}", dir.display()))?;
         let _ = FILE.set(std::sync::Mutex::new(appender));
         let layer = JsonLines {
             job_name: job_name.to_string(),

@@ -2,6 +2,7 @@
 //! a timeout that stops the whole group (SIGTERM, then SIGKILL), output captured.
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,8 +38,13 @@ impl Output {
 /// Why a child could not be run to completion.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("`{program}` was not found on PATH ({path}); install it or give its full path")]
-    NotFound { program: String, path: String },
+    #[error("`{program}` was not found on PATH ({path}); install it{how} or give its full path")]
+    NotFound {
+        program: String,
+        path: String,
+        /// How to install it, for the programs astra itself needs.
+        how: &'static str,
+    },
     #[error("could not start `{program}`: {source}")]
     Spawn { program: String, source: io::Error },
     #[error("`{program}` did not finish within {secs} s and was stopped{stderr}")]
@@ -83,6 +89,16 @@ fn signal_group(pid: u32, sig: i32) {
     }
 }
 
+/// How to install a program astra runs itself (ffmpeg, ffprobe).
+fn install_hint(program: &str) -> &'static str {
+    match Path::new(program).file_name().and_then(|n| n.to_str()) {
+        Some("ffmpeg" | "ffprobe") => {
+            " (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt install ffmpeg; Fedora: sudo dnf install ffmpeg)"
+        }
+        _ => "",
+    }
+}
+
 /// Runs `cmd` to completion or until `timeout`, in its own process group, stdin closed.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, RunError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
@@ -93,6 +109,7 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, RunError> {
     let mut child = cmd.spawn().map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             RunError::NotFound {
+                how: install_hint(&program),
                 program: program.clone(),
                 path: std::env::var("PATH").unwrap_or_default(),
             }
@@ -206,5 +223,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("not found on PATH"), "{e}");
+        assert!(install_hint("/usr/local/bin/ffmpeg").contains("brew install ffmpeg"));
+        assert_eq!(install_hint("whisper-cli"), "");
     }
 }

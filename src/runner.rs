@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::IsTerminal;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -106,7 +107,10 @@ pub fn run_job(job: &dyn Job, opts: &RunOptions) -> u8 {
     match run_job_inner(job, opts) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: error: {e:#}", job.id().program);
+            match crate::fsutil::io_hint(&e) {
+                Some(hint) => eprintln!("{}: error: {e:#}. {hint}", job.id().program),
+                None => eprintln!("{}: error: {e:#}", job.id().program),
+            }
             exit::code_for(&e)
         }
     }
@@ -168,7 +172,9 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     )?;
     let alerts = crate::alerts::Alerter::new(&config, &paths, id);
     if !opts.dry_run {
-        if let Some(dead) = running::take_stale(&paths, id, &run_id) {
+        let dead = running::take_stale(&paths, id, &run_id);
+        remove_stale_temps(&paths, &config, dead.is_some());
+        if let Some(dead) = dead {
             tracing::warn!(dead_run = %dead.run_id, "a previous run ended without finishing");
             history::append(&paths.history, &dead)?;
             alerts.after_run(&dead);
@@ -226,8 +232,20 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         items: Some(items),
     };
     tracing::info!(status = status.as_str(), duration_ms = result.duration_ms, message = %result.message, "run finished");
+    // A history that cannot be written (a full disk) still lets the result be
+    // printed, the alert go out and the running record be cleared.
+    let mut history_failed = false;
     if !opts.dry_run {
-        history::append(&paths.history, &result)?;
+        if let Err(e) = history::append(&paths.history, &result) {
+            history_failed = true;
+            let hint = crate::fsutil::io_hint(&e)
+                .map(|h| format!(". {h}"))
+                .unwrap_or_default();
+            tracing::error!(error = %format!("{e:#}"), "could not record the run in history");
+            if !opts.quiet {
+                eprintln!("{}: error: {e:#}{hint}", id.program);
+            }
+        }
         alerts.after_run(&result);
         if ctx.working.get().is_some() {
             running::finish(&paths, id);
@@ -237,8 +255,32 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     Ok(match (&err, status) {
         (Some(e), _) => exit::code_for(e),
         (None, RunStatus::Partial | RunStatus::Failed | RunStatus::Interrupted) => exit::FAILED,
+        _ if history_failed => exit::FAILED,
         _ => exit::OK,
     })
+}
+
+/// Clears the temp files of writers killed mid-write: always in `ASTRA_HOME` (state,
+/// config, history), and after a run that died, where jobs write (cache, vault, archive).
+fn remove_stale_temps(paths: &Paths, config: &Config, after_dead_run: bool) {
+    use crate::fsutil::remove_stale_temps as sweep;
+    let mut n = sweep(&paths.home, 0) + sweep(&paths.locks, 0);
+    if let Some(dir) = paths.state.parent().filter(|d| *d != paths.home) {
+        n += sweep(dir, 0);
+    }
+    if after_dead_run {
+        n += sweep(&paths.cache, 4) + sweep(&config.sync.markdown.dir, 1);
+        for dir in [
+            &config.voice_memo.archive_dir,
+            &paths.failed,
+            &paths.invalid,
+        ] {
+            n += sweep(dir, 0);
+        }
+    }
+    if n > 0 {
+        tracing::info!(removed = n, "removed temp files left by interrupted writes");
+    }
 }
 
 enum JobLock {
@@ -256,6 +298,7 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .with_context(|| format!("opening job lock {}", path.display()))?;
     match f.try_lock() {

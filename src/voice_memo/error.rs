@@ -52,6 +52,9 @@ impl std::error::Error for ItemError {}
 /// Any I/O or other error becomes a transient item error with its whole chain.
 impl From<anyhow::Error> for ItemError {
     fn from(e: anyhow::Error) -> Self {
-        ItemError::Transient(format!("{e:#}"))
+        match crate::fsutil::io_hint(&e) {
+            Some(hint) => ItemError::Transient(format!("{e:#}. {hint}")),
+            None => ItemError::Transient(format!("{e:#}")),
+        }
     }
 }

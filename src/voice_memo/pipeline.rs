@@ -220,7 +220,12 @@ impl Pipeline {
                     vm.failed.retain(|f| f != name);
                 }
             })
-            .map_err(|e| ItemError::transient(format!("{name}: saving state: {e:#}")))
+            .map_err(|e| {
+                let hint = fsutil::io_hint(&e)
+                    .map(|h| format!(". {h}"))
+                    .unwrap_or_default();
+                ItemError::transient(format!("{name}: {e:#}{hint}"))
+            })
     }
 
     /// One memo, start to finish or to its error.

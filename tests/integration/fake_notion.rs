@@ -22,6 +22,8 @@ const VERSION: &str = "2025-09-03";
 #[derive(Debug, Clone)]
 struct Behaviour {
     fault_rate: f64,
+    /// Injected faults include `429` with `Retry-After` (besides 5xx and drops).
+    fault_429: bool,
     latency: Duration,
     rate: f64,
     burst: f64,
@@ -129,6 +131,7 @@ impl FakeNotion {
             store: Mutex::new(Store::default()),
             behaviour: Mutex::new(Behaviour {
                 fault_rate: 0.0,
+                fault_429: false,
                 latency: Duration::ZERO,
                 rate: 3.0,
                 burst: 3.0,
@@ -163,6 +166,12 @@ impl FakeNotion {
     /// them after the change was made.
     pub fn set_faults(&self, rate: f64) {
         self.inner.behaviour.lock().unwrap().fault_rate = rate;
+    }
+
+    /// Injected faults also answer `429` with `Retry-After: 1`, as the real rate
+    /// limiter does.
+    pub fn set_fault_429(&self, on: bool) {
+        self.inner.behaviour.lock().unwrap().fault_429 = on;
     }
 
     pub fn set_latency(&self, latency: Duration) {
@@ -354,15 +363,19 @@ pub fn prop_text(page: &Value, name: &str) -> String {
 
 enum Fault {
     None,
+    RateLimited,
     StatusBefore(u16),
     DropBefore,
     StatusAfter(u16),
     DropAfter,
 }
 
-fn pick_fault(rate: f64) -> Fault {
+fn pick_fault(rate: f64, with_429: bool) -> Fault {
     if rate <= 0.0 || rand::random::<f64>() >= rate {
         return Fault::None;
+    }
+    if with_429 && rand::random_range(0..5) == 0 {
+        return Fault::RateLimited;
     }
     let statuses = [500, 502, 503, 504, 529];
     let status = statuses[rand::random_range(0..statuses.len())];
@@ -412,7 +425,7 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
         if !limited {
             b.tokens -= 1.0;
         }
-        (b.latency, pick_fault(b.fault_rate), limited)
+        (b.latency, pick_fault(b.fault_rate, b.fault_429), limited)
     };
     std::thread::sleep(latency);
     let mut body = String::new();
@@ -455,6 +468,10 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
             );
         }
         Fault::DropBefore => return drop_connection(req),
+        Fault::RateLimited => {
+            let msg = "You have been rate limited. Please try again in a few minutes.";
+            return respond(req, 429, &error_body(429, "rate_limited", msg), Some("1"));
+        }
         _ => {}
     }
     let method = req.method().as_str().to_string();

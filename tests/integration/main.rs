@@ -3,6 +3,7 @@ mod cli;
 mod crash;
 mod fake_notion;
 mod fake_openai;
+mod faults;
 mod harness;
 mod journal;
 mod journal_notion;
