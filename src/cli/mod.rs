@@ -115,13 +115,6 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-/// A command that is not built yet says so and exits 2.
-pub fn not_built(what: &str) -> Result<u8> {
-    Err(crate::exit::usage(format!(
-        "astra {what}: not built yet in this version of astra"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::Cli;
