@@ -38,9 +38,11 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
             return crate::exit::code_for(&e);
         }
     };
-    // The first pass creates a missing default inbox before it is watched.
     crate::control::install_signal_handlers();
-    runner::run_job(&VoiceMemoJob, opts);
+    // A missing default inbox is created by a first pass, so that it can be watched.
+    if !inbox.is_dir() {
+        runner::run_job(&VoiceMemoJob, opts);
+    }
     let (tx, rx) = mpsc::channel();
     let mut watcher = match notify::recommended_watcher(move |ev| {
         let _ = tx.send(ev);
@@ -58,7 +60,9 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
     if !opts.quiet {
         eprintln!("voice-memo: watching {} (Ctrl-C to stop)", inbox.display());
     }
-    let mut next = Instant::now() + PERIODIC;
+    // The first pass runs once the watch is in place: a file that arrives at any
+    // moment is either seen by this pass or raises an event.
+    let mut next = Instant::now();
     loop {
         if crate::control::should_stop() == Some(crate::control::Stop::Signal) {
             return crate::exit::OK;
