@@ -69,7 +69,7 @@ fn a_held_job_lock_means_skipped() {
 fn overlapping_runs_one_works_the_others_skip() {
     let t = Test::new()
         .audio("slow.wav", &crate::harness::wav_bytes("slow", 400))
-        .config("[transcription]\nprovider = \"command\"\ncommand = [\"sh\", \"-c\", \"sleep 2; echo note overlapping runs are handled\"]\n");
+        .config("[transcription]\nprovider = \"command\"\ncommand = [\"sh\", \"-c\", \"sleep 4; echo note overlapping runs are handled\"]\n");
     let children: Vec<_> = (0..4)
         .map(|_| {
             t.command("voice-memo")
