@@ -502,28 +502,10 @@ pub fn week_block(r: &WeekReview) -> String {
         ));
     }
     out.push_str("\n### Moods\n");
-    let moods: Vec<String> = r
-        .mood_counts()
-        .iter()
-        .map(|(m, n)| format!("{} ×{n}", m.as_str()))
-        .collect();
-    out.push_str(&format!(
-        "{}\n",
-        non_empty(moods.join(", "), "no mood recorded")
-    ));
-    let themes: Vec<String> = r
-        .themes(6)
-        .iter()
-        .map(|(t, n)| {
-            if *n > 1 {
-                format!("{t} ({n} days)")
-            } else {
-                t.clone()
-            }
-        })
-        .collect();
+    out.push_str(&format!("{}\n", r.moods_line()));
+    let themes = r.themes_line(6);
     if !themes.is_empty() {
-        out.push_str(&format!("\n### Themes\n{}\n", themes.join(", ")));
+        out.push_str(&format!("\n### Themes\n{themes}\n"));
     }
     out.push_str("\n### Open TODOs\n");
     if r.todos.is_empty() {
@@ -540,10 +522,6 @@ pub fn week_block(r: &WeekReview) -> String {
     }
     out.push_str(&format!("{WEEKLY_END}\n"));
     out
-}
-
-fn non_empty(s: String, default: &str) -> String {
-    if s.is_empty() { default.to_string() } else { s }
 }
 
 #[cfg(test)]

@@ -182,6 +182,30 @@ impl WeekReview {
         counts.truncate(max);
         counts
     }
+
+    /// The moods as a reader sees them: `good ×3, okay ×1` (empty: no mood recorded).
+    pub fn moods_line(&self) -> String {
+        let moods: Vec<String> = self
+            .mood_counts()
+            .iter()
+            .map(|(m, n)| format!("{} ×{n}", m.as_str()))
+            .collect();
+        if moods.is_empty() {
+            "no mood recorded".to_string()
+        } else {
+            moods.join(", ")
+        }
+    }
+
+    /// The themes as a reader sees them: `launch (3 days), walk` (empty: no themes).
+    pub fn themes_line(&self, max: usize) -> String {
+        let themes: Vec<String> = self
+            .themes(max)
+            .into_iter()
+            .map(|(t, n)| if n > 1 { format!("{t} ({n} days)") } else { t })
+            .collect();
+        themes.join(", ")
+    }
 }
 
 /// Where journal days live (`sync.target`): the Markdown vault or the Notion Journal database.

@@ -627,32 +627,12 @@ pub fn week_block(r: &WeekReview) -> Value {
         let line = format!("{}{mood}: {}", d.date.format("%a %-d"), one_line(&d.line));
         kids.push(styled("bulleted_list_item", &line, json!({})));
     }
-    let moods: Vec<String> = r
-        .mood_counts()
-        .iter()
-        .map(|(m, n)| format!("{} ×{n}", m.as_str()))
-        .collect();
     kids.push(styled("paragraph", "Moods", bold()));
-    let moods = if moods.is_empty() {
-        "no mood recorded".to_string()
-    } else {
-        moods.join(", ")
-    };
-    kids.push(styled("paragraph", &moods, json!({})));
-    let themes: Vec<String> = r
-        .themes(6)
-        .iter()
-        .map(|(t, n)| {
-            if *n > 1 {
-                format!("{t} ({n} days)")
-            } else {
-                t.clone()
-            }
-        })
-        .collect();
+    kids.push(styled("paragraph", &r.moods_line(), json!({})));
+    let themes = r.themes_line(6);
     if !themes.is_empty() {
         kids.push(styled("paragraph", "Themes", bold()));
-        kids.push(styled("paragraph", &themes.join(", "), json!({})));
+        kids.push(styled("paragraph", &themes, json!({})));
     }
     kids.push(styled("paragraph", "Open TODOs", bold()));
     if r.todos.is_empty() {
