@@ -1,6 +1,6 @@
 //! `journal`: one pass of journal processing (daily summaries), then exit.
 use astra::journal::{Force, JournalJob};
-use astra::runner::{self, RunOptions};
+use astra::run::lifecycle::{self, RunOptions};
 use chrono::NaiveDate;
 use clap::Parser;
 use std::process::ExitCode;
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         (None, true) => Some(Force::Today),
         (None, false) => None,
     };
-    let code = runner::run_job(&JournalJob { force }, &cli.run);
+    let code = lifecycle::run_job(&JournalJob { force }, &cli.run);
     astra::logging::shutdown();
     ExitCode::from(code)
 }

@@ -1,5 +1,5 @@
 //! `voice-memo`: one pass of the voice-memo pipeline over the inbox, then exit.
-use astra::runner::{self, RunOptions};
+use astra::run::lifecycle::{self, RunOptions};
 use astra::voice_memo::{VoiceMemoJob, watch_loop};
 use clap::Parser;
 use std::process::ExitCode;
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let code = if cli.watch {
         watch_loop(&cli.run)
     } else {
-        runner::run_job(&VoiceMemoJob, &cli.run)
+        lifecycle::run_job(&VoiceMemoJob, &cli.run)
     };
     astra::logging::shutdown();
     ExitCode::from(code)

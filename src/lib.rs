@@ -4,7 +4,7 @@
 //! - [`config`]: `config.toml`, defaults, env overrides, validation.
 //! - [`paths`]: where everything lives under `ASTRA_HOME`.
 //! - [`state`]: `state.json` — locked read-modify-write, atomic saves, legacy upgrade.
-//! - [`runner`]: what every job run shares: pause, enabled, job lock, logging, history, exit code.
+//! - [`run`]: one job run, shared by every job: pause, enabled, job lock, logging, history, exit code.
 //! - [`voice_memo`]: the voice-memo pipeline (watch → transcribe → organize → sync → archive).
 //! - [`journal`]: the journal job (daily summaries, weekly review).
 //! - [`fsutil`]: atomic writes and durable copies.
@@ -13,19 +13,15 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod config_edit;
-pub mod control;
 pub mod exit;
 pub mod fsutil;
-pub mod history;
 pub mod init;
 pub mod jobs;
 pub mod journal;
 pub mod logging;
 pub mod paths;
 pub mod process;
-pub mod run_result;
-pub mod runner;
-pub mod running;
+pub mod run;
 pub mod schedule;
 pub mod state;
 pub mod voice_memo;

@@ -129,7 +129,7 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, RunError> {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline && stopped.is_none() => {
-                stopped = crate::control::should_stop();
+                stopped = crate::run::stop::should_stop();
                 if stopped.is_none() {
                     thread::sleep(Duration::from_millis(10));
                 }
@@ -163,7 +163,7 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, RunError> {
     if let Some(stop) = stopped {
         return Err(RunError::Stopped {
             program,
-            why: crate::control::describe(stop),
+            why: crate::run::stop::describe(stop),
         });
     }
     if timed_out {

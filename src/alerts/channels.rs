@@ -4,7 +4,7 @@
 use super::Event;
 use crate::config::{AlertsConfig, SmtpTls};
 use crate::jobs::JobInfo;
-use crate::run_result::RunResult;
+use crate::run::result::RunResult;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(5);

@@ -10,7 +10,7 @@ pub mod channels;
 use crate::config::{AlertsConfig, Config};
 use crate::jobs::JobInfo;
 use crate::paths::Paths;
-use crate::run_result::{RunResult, RunStatus};
+use crate::run::result::{RunResult, RunStatus};
 use crate::state::StateStore;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

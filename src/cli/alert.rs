@@ -2,7 +2,7 @@
 use super::Ctx;
 use super::output::{self, Artifact};
 use crate::alerts::{Event, channels};
-use crate::run_result::{RunResult, RunStatus, Stages, Stats};
+use crate::run::result::{RunResult, RunStatus, Stages, Stats};
 use anyhow::Result;
 use chrono::Utc;
 

@@ -2,9 +2,9 @@
 //! job registry, `config.toml` and `history.jsonl`.
 use super::Ctx;
 use super::output::{self, Artifact};
-use crate::history;
 use crate::jobs::{self, JobInfo};
-use crate::run_result::{RunResult, RunStatus};
+use crate::run::history;
+use crate::run::result::{RunResult, RunStatus};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -15,8 +15,8 @@ pub mod weekly;
 
 use crate::config::{Config, SummaryProvider, SyncTarget};
 use crate::exit::usage;
-use crate::run_result::{ItemResult, Stages, Stats};
-use crate::runner::{Job, JobId, Outcome, RunContext};
+use crate::run::lifecycle::{Job, JobId, Outcome, RunContext};
+use crate::run::result::{ItemResult, Stages, Stats};
 use crate::state::{DayRecord, JournalState, Outputs};
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};

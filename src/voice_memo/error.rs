@@ -34,8 +34,8 @@ impl ItemError {
     }
     /// An `Interrupted` error when the run has been asked to stop.
     pub fn check_stop() -> Result<(), ItemError> {
-        match crate::control::should_stop() {
-            Some(stop) => Err(ItemError::Interrupted(crate::control::describe(stop))),
+        match crate::run::stop::should_stop() {
+            Some(stop) => Err(ItemError::Interrupted(crate::run::stop::describe(stop))),
             None => Ok(()),
         }
     }

@@ -3,7 +3,7 @@
 use super::VoiceMemoJob;
 use crate::config::Config;
 use crate::paths::Paths;
-use crate::runner::{self, RunOptions};
+use crate::run::lifecycle::{self, RunOptions};
 use notify::{RecursiveMode, Watcher};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -38,10 +38,10 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
             return crate::exit::code_for(&e);
         }
     };
-    crate::control::install_signal_handlers();
+    crate::run::stop::install_signal_handlers();
     // A missing default inbox is created by a first pass, so that it can be watched.
     if !inbox.is_dir() {
-        runner::run_job(&VoiceMemoJob, opts);
+        lifecycle::run_job(&VoiceMemoJob, opts);
     }
     let (tx, rx) = mpsc::channel();
     let mut watcher = match notify::recommended_watcher(move |ev| {
@@ -64,12 +64,12 @@ pub fn watch_loop(opts: &RunOptions) -> u8 {
     // moment is either seen by this pass or raises an event.
     let mut next = Instant::now();
     loop {
-        if crate::control::should_stop() == Some(crate::control::Stop::Signal) {
+        if crate::run::stop::should_stop() == Some(crate::run::stop::Stop::Signal) {
             return crate::exit::OK;
         }
         // Checked on every turn, so a stream of events cannot starve the passes.
         if Instant::now() >= next {
-            runner::run_job(&VoiceMemoJob, opts);
+            lifecycle::run_job(&VoiceMemoJob, opts);
             next = Instant::now() + PERIODIC;
             continue;
         }

@@ -14,8 +14,8 @@ pub mod transcribe;
 pub mod watch;
 
 use crate::exit::usage;
-use crate::run_result::{ItemResult, Stages, Stats};
-use crate::runner::{Job, JobId, Outcome, RunContext};
+use crate::run::lifecycle::{Job, JobId, Outcome, RunContext};
+use crate::run::result::{ItemResult, Stages, Stats};
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::path::PathBuf;

@@ -9,8 +9,8 @@ use super::watch::Candidate;
 use super::{JOB, Memo, audio, media};
 use crate::config::{Config, OrganizationProvider};
 use crate::fsutil;
-use crate::run_result::{ItemResult, Stages};
-use crate::runner::RunContext;
+use crate::run::lifecycle::RunContext;
+use crate::run::result::{ItemResult, Stages};
 use crate::state::{Item, ItemStatus, Stage, StateStore, Tokens, VoiceMemoState};
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -158,7 +158,7 @@ impl Pipeline {
             for _ in 0..workers {
                 s.spawn(|| {
                     // A stopping run starts no new memo.
-                    while let Some((i, c)) = crate::control::should_stop()
+                    while let Some((i, c)) = crate::run::stop::should_stop()
                         .is_none()
                         .then(|| queue.lock().ok().and_then(|mut q| q.pop_front()))
                         .flatten()

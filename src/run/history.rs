@@ -1,6 +1,6 @@
 //! `history.jsonl`: one line per finished run, appended with a single write under
 //! `history.jsonl.lock`, which cleanup takes too, so no line is lost to a rewrite.
-use crate::run_result::RunResult;
+use crate::run::result::RunResult;
 use anyhow::{Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -4,7 +4,7 @@
 use crate::fsutil;
 use crate::jobs::JobInfo;
 use crate::paths::Paths;
-use crate::run_result::{RunResult, RunStatus, Stages, Stats};
+use crate::run::result::{RunResult, RunStatus, Stages, Stats};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,14 +1,14 @@
 //! What every job run shares: config, pause and enabled checks, the job lock, logging,
 //! history, the stderr summary and the exit code. A job supplies only its body.
 use crate::config::Config;
-use crate::control::{self, Stop};
 use crate::exit;
-use crate::history;
 use crate::jobs::JobInfo;
 use crate::logging;
 use crate::paths::Paths;
-use crate::run_result::{ItemResult, RunResult, RunStatus, Stages, Stats};
-use crate::running;
+use crate::run::history;
+use crate::run::record;
+use crate::run::result::{ItemResult, RunResult, RunStatus, Stages, Stats};
+use crate::run::stop::{self as control, Stop};
 use crate::state::StateStore;
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -76,7 +76,7 @@ impl RunContext<'_> {
         if self.opts.dry_run || self.working.get().is_some() {
             return Ok(());
         }
-        running::start(self.paths, self.job, &self.run_id, self.started_at)?;
+        record::start(self.paths, self.job, &self.run_id, self.started_at)?;
         let _ = self.working.set(());
         Ok(())
     }
@@ -172,7 +172,7 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     )?;
     let alerts = crate::alerts::Alerter::new(&config, &paths, id);
     if !opts.dry_run {
-        let dead = running::take_stale(&paths, id, &run_id);
+        let dead = record::take_stale(&paths, id, &run_id);
         remove_stale_temps(&paths, &config, dead.is_some());
         if let Some(dead) = dead {
             tracing::warn!(dead_run = %dead.run_id, "a previous run ended without finishing");
@@ -248,7 +248,7 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         }
         alerts.after_run(&result);
         if ctx.working.get().is_some() {
-            running::finish(&paths, id);
+            record::finish(&paths, id);
         }
     }
     print_result(id, opts, &result, ctx.interactive);
