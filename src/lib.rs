@@ -23,5 +23,6 @@ pub mod paths;
 pub mod process;
 pub mod run;
 pub mod schedule;
+pub mod secrets;
 pub mod state;
 pub mod voice_memo;

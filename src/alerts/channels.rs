@@ -31,10 +31,7 @@ impl Sink {
 
 /// The URL in the environment variable `var` (empty name or value: none).
 pub fn env_url(var: &str) -> Option<String> {
-    if var.is_empty() {
-        return None;
-    }
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+    crate::secrets::get(var)
 }
 
 /// The channels whose settings and secrets are present.

@@ -131,10 +131,7 @@ fn remote_checks(cfg: &Config) -> Vec<Check> {
 /// `GET {base_url}/models` with the key: reachable, and the key accepted.
 fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
     let name = format!("{what} API");
-    let key = (!key_env.is_empty())
-        .then(|| std::env::var(key_env).ok())
-        .flatten()
-        .filter(|k| !k.trim().is_empty());
+    let key = crate::secrets::get(key_env);
     if key.is_none() && base_url.contains("api.openai.com") {
         return Check::fail(
             &name,

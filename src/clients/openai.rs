@@ -137,11 +137,7 @@ impl OpenAiClient {
     /// `Authorization` header). `section` (`transcription`, `organization`) names the
     /// config table in messages. OpenAI's own API without a key is a usage error.
     pub fn from_env(base_url: &str, key_env: &str, section: &str) -> Result<OpenAiClient> {
-        let key = (!key_env.is_empty())
-            .then(|| std::env::var(key_env).ok())
-            .flatten()
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty());
+        let key = crate::secrets::get(key_env);
         if key.is_none() && is_openai_host(base_url) {
             let var = if key_env.is_empty() {
                 "OPENAI_API_KEY".to_string()

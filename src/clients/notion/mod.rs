@@ -271,8 +271,7 @@ pub fn token_from_env(token_env: &str) -> Option<String> {
     [token_env, FALLBACK_TOKEN_ENV]
         .iter()
         .filter(|n| !n.is_empty())
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-        .map(|v| v.trim().to_string())
+        .find_map(|n| crate::secrets::get(n))
 }
 
 impl NotionClient {

@@ -132,5 +132,5 @@ pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> anyhow::Res
 
 /// `auto` uses the OpenAI-compatible server only when its key is in the environment.
 fn key_in_env(var: &str) -> bool {
-    !var.is_empty() && std::env::var(var).is_ok_and(|k| !k.trim().is_empty())
+    crate::secrets::get(var).is_some()
 }
