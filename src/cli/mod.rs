@@ -82,8 +82,11 @@ pub struct Ctx {
 
 impl Ctx {
     /// The config (exit 2 on a bad one), with `~/.astra` defaults under `ASTRA_HOME`.
+    /// Sets up the secret stores too (a key file others can read is refused).
     pub fn config(&self) -> Result<Config> {
-        Config::load_for(&self.paths)
+        let config = Config::load_for(&self.paths)?;
+        crate::secrets::init(&self.paths, &config)?;
+        Ok(config)
     }
 }
 
