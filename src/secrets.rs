@@ -527,7 +527,11 @@ pub fn needed(config: &Config) -> Vec<Need> {
     }
     if config.journal.summary_provider == SummaryProvider::Openai {
         let j = config.journal_llm();
-        add(&[&j.api_key_env], "journal summary", openai_host(&j.base_url));
+        add(
+            &[&j.api_key_env],
+            "journal summary",
+            openai_host(&j.base_url),
+        );
     }
     if config.sync.target == SyncTarget::Notion {
         let n = &config.sync.notion;

@@ -197,7 +197,10 @@ mod tests {
         let m = parse_map(text).unwrap();
         assert_eq!(m["K"], "again");
         assert_eq!(m["M"], "first\nsecond");
-        assert_eq!(get("K=\"a\\\"b\\\\c\\nd\"", "K").as_deref(), Some("a\"b\\c\nd"));
+        assert_eq!(
+            get("K=\"a\\\"b\\\\c\\nd\"", "K").as_deref(),
+            Some("a\"b\\c\nd")
+        );
     }
 
     #[test]
@@ -214,10 +217,16 @@ mod tests {
     fn render_reads_back_exactly() {
         let mut m = BTreeMap::new();
         m.insert("A".to_string(), "plain".to_string());
-        m.insert("B".to_string(), "q\"uo\\te # and\nnewline $HOME '".to_string());
+        m.insert(
+            "B".to_string(),
+            "q\"uo\\te # and\nnewline $HOME '".to_string(),
+        );
         m.insert("C".to_string(), " spaces ".to_string());
         let text = render("astra's secrets\nkeep 0600", &m);
-        assert!(text.starts_with("# astra's secrets\n# keep 0600\n"), "{text}");
+        assert!(
+            text.starts_with("# astra's secrets\n# keep 0600\n"),
+            "{text}"
+        );
         assert_eq!(parse_map(&text).unwrap(), m);
     }
 }
