@@ -296,13 +296,12 @@ pub fn locations(name: &str) -> Vec<Source> {
     out
 }
 
-/// Every name the stores know of: the file store's, the env_file's, and those astra
-/// put in the keychain.
+/// Every name astra's own stores hold: the file store's and those astra put in the
+/// keychain (the env_file is the user's, and holds settings as well as keys).
 pub fn known_names(paths: &Paths) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = read_index(paths).into_iter().collect();
     if let Some(store) = current() {
         out.extend(store.file_values.keys().cloned());
-        out.extend(store.env_file_values.keys().cloned());
     }
     out
 }
@@ -491,13 +490,13 @@ pub struct Need {
 pub fn needed(config: &Config) -> Vec<Need> {
     use crate::config::{OrganizationProvider, SummaryProvider, SyncTarget, TranscriptionProvider};
     let mut out: Vec<Need> = Vec::new();
-    let mut add = |names: &[&str], used_by: &str, required: bool| {
-        let names: Vec<String> = names
-            .iter()
-            .map(|n| n.trim())
-            .filter(|n| !n.is_empty())
-            .map(String::from)
-            .collect();
+    let mut add = |raw_names: &[&str], used_by: &str, required: bool| {
+        let mut names: Vec<String> = Vec::new();
+        for n in raw_names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            if !names.iter().any(|m| m == n) {
+                names.push(n.to_string());
+            }
+        }
         if names.is_empty() {
             return;
         }

@@ -48,21 +48,25 @@ pub fn run(ctx: &Ctx, cmd: SecretsCommand) -> Result<u8> {
     }
 }
 
-/// The config (for env_file and the names it needs), tolerating a refused key file:
-/// `set` and `rm` must work to repair things, `list` shows the problem.
-fn setup(ctx: &Ctx) -> Result<(crate::config::Config, Option<String>)> {
-    let config = crate::config::Config::load_for(&ctx.paths)?;
-    let problem = secrets::init(&ctx.paths, &config)
+/// The config (for env_file and the names it needs), tolerating a broken config or a
+/// refused key file: `set` and `rm` must work to repair things; `list` shows the
+/// problem.
+fn setup(ctx: &Ctx) -> (crate::config::Config, Option<String>) {
+    let (config, problem) = match crate::config::Config::load_for(&ctx.paths) {
+        Ok(c) => (c, None),
+        Err(e) => (crate::config::Config::default(), Some(format!("{e:#}"))),
+    };
+    let refused = secrets::init(&ctx.paths, &config)
         .err()
         .map(|e| format!("{e:#}"));
-    Ok((config, problem))
+    (config, problem.or(refused))
 }
 
 fn set(ctx: &Ctx, name: &str) -> Result<u8> {
     secrets::check_name(name)?;
     let value = read_value(name)?;
     let stored = secrets::set(&ctx.paths, name, &value)?;
-    let (_, problem) = setup(ctx)?;
+    let (_, problem) = setup(ctx);
     let shadowed = std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     if ctx.json {
         output::json(
@@ -166,7 +170,7 @@ fn prompt_hidden(prompt: &str) -> Result<String> {
 }
 
 fn list(ctx: &Ctx) -> Result<u8> {
-    let (config, problem) = setup(ctx)?;
+    let (config, problem) = setup(ctx);
     let needs = secrets::needed(&config);
     let mut names = secrets::known_names(&ctx.paths);
     for n in &needs {
@@ -266,7 +270,7 @@ fn label(s: &str) -> &'static str {
 fn rm(ctx: &Ctx, name: &str) -> Result<u8> {
     secrets::check_name(name)?;
     let removed = secrets::remove(&ctx.paths, name)?;
-    let (_, _) = setup(ctx)?;
+    setup(ctx);
     let left = secrets::locations(name);
     if ctx.json {
         output::json(

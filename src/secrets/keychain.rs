@@ -64,6 +64,13 @@ mod platform {
         match e {
             keyring::Error::PlatformFailure(p) | keyring::Error::NoStorageAccess(p) => {
                 let s = p.to_string();
+                if s.contains("DBUS_SESSION_BUS_ADDRESS") || s.contains("autolaunch") {
+                    return "no usable keychain: no D-Bus session (cron, a server or CI)".into();
+                }
+                if s.contains("ServiceUnknown") || s.contains("not provided by any .service") {
+                    return "no usable keychain: no Secret Service running (GNOME Keyring, KWallet)"
+                        .into();
+                }
                 let short: String = s.chars().take(160).collect();
                 format!("no usable keychain: {short}")
             }
