@@ -229,7 +229,7 @@ pub fn stored(name: &str) -> Option<(String, Source)> {
 impl Store {
     fn lookup(&self, name: &str) -> Option<(String, Source)> {
         let clean = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
-        if let Some(v) = self.from_keychain(name).as_deref().and_then(clean) {
+        if let Some(v) = self.in_keychain(name).as_deref().and_then(clean) {
             return Some((v, Source::Keychain));
         }
         if let Some(v) = self.file_values.get(name).and_then(|v| clean(v)) {
@@ -241,7 +241,7 @@ impl Store {
         None
     }
 
-    fn from_keychain(&self, name: &str) -> Option<String> {
+    fn in_keychain(&self, name: &str) -> Option<String> {
         if self.backend == Backend::File {
             return None;
         }
@@ -284,7 +284,7 @@ pub fn locations(name: &str) -> Vec<Source> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    if store.from_keychain(name).is_some() {
+    if store.in_keychain(name).is_some() {
         out.push(Source::Keychain);
     }
     if store.file_values.contains_key(name) {

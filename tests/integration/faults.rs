@@ -1199,11 +1199,9 @@ fn faults_a_stored_key_reaches_no_file_schedule_or_output_but_its_store() {
         !openai.ok_calls("chat").is_empty(),
         "organized with the stored key"
     );
-    for args in [&["journal", "--json", "-v"][..]] {
-        let r = t.run(args[0], &args[1..]);
-        outputs.push_str(&r.stdout());
-        outputs.push_str(&r.stderr());
-    }
+    let journal = t.run("journal", &["--json", "-v"]);
+    outputs.push_str(&journal.stdout());
+    outputs.push_str(&journal.stderr());
     for args in [
         &["secrets", "list"][..],
         &["secrets", "list", "--json"][..],
