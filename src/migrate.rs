@@ -123,6 +123,15 @@ pub fn from_env(
     // A path as the original meant it: `~` kept (the config expands it), a relative
     // one taken from the folder it ran in (the .env's).
     let path_value = |v: &str| -> String {
+        // Bun expands `$HOME` in a .env; the config says `~`.
+        let home_var = ["${HOME}", "$HOME"].iter().find_map(|h| {
+            v.strip_prefix(h)
+                .filter(|r| r.is_empty() || r.starts_with('/'))
+        });
+        let v = &match home_var {
+            Some(rest) => format!("~{rest}"),
+            None => v.to_string(),
+        };
         if v.starts_with('~') || Path::new(v).is_absolute() {
             v.to_string()
         } else {
@@ -524,7 +533,7 @@ mod tests {
 
     #[test]
     fn without_gemini_the_config_loads_as_it_is() {
-        let text = "NOTION_API_KEY=secret_x\nexport VOICE_MEMOS_DIR=\"/Volumes/memos\"\nVOICE_MEMO_JOB_ENABLED=false\nVOICE_MEMO_JOB_INTERVAL_MINUTES=120\nGARBAGE_CONFIDENCE_THRESHOLD=40\nFAILED_DIR=~/.astra/failed\nINVALID_DIR=/tmp/bad\nSTATE_FILE=./state.json\nOTHER=1";
+        let text = "NOTION_API_KEY=secret_x\nexport VOICE_MEMOS_DIR=\"/Volumes/memos\"\nVOICE_MEMO_JOB_ENABLED=false\nVOICE_MEMO_JOB_INTERVAL_MINUTES=120\nGARBAGE_CONFIDENCE_THRESHOLD=40\nFAILED_DIR=$HOME/.astra/failed\nARCHIVE_DIR=${HOME}/done\nINVALID_DIR=/tmp/bad\nSTATE_FILE=./state.json\nOTHER=1";
         let m = migrate(text);
         assert!(!m.gemini);
         let c = crate::config::Config::parse(&m.config_text, Path::new("c")).unwrap();
@@ -541,6 +550,10 @@ mod tests {
             ["INVALID_DIR", "GARBAGE_CONFIDENCE_THRESHOLD", "OTHER"]
         );
         assert!(m.mapped.iter().any(|x| x.variable == "FAILED_DIR"));
+        assert_eq!(
+            c.voice_memo.archive_dir,
+            crate::paths::expand_tilde(Path::new("~/done"))
+        );
         assert_eq!(m.state_file, Path::new("/Users/me/astra/state.json"));
     }
 

@@ -190,6 +190,13 @@ fn secret_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
             (None, None) => continue,
         });
     }
+    if let (Some(first), Some(why)) = (out.first_mut(), secrets::keychain_problem())
+        && first.ok
+    {
+        first
+            .detail
+            .push_str(&format!("; keychain not used: {why}"));
+    }
     out
 }
 
