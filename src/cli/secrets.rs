@@ -181,8 +181,11 @@ fn list(ctx: &Ctx) -> Result<u8> {
         let stored = secrets::locations(name);
         let in_env = std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
         let need = needs.iter().find(|n| n.names.contains(name));
-        if stored.is_empty() && !in_env && need.is_some_and(|n| n.names[0] != *name) {
-            continue; // an unused alternative (NOTION_API_KEY beside NOTION_TOKEN)
+        if stored.is_empty() && !in_env && need.is_some_and(|n| n.names[0] != *name || !n.required)
+        {
+            // An unused alternative (NOTION_API_KEY beside NOTION_TOKEN), or a key
+            // used only when present (auto's OpenAI) and absent.
+            continue;
         }
         let found = if in_env {
             Some(Source::Environment)

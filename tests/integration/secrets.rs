@@ -498,3 +498,122 @@ fn secrets_moving_from_the_original_astra_processes_only_new_memos() {
     assert_eq!(fake.pages_in(&todos).len(), 1);
     assert_eq!(fake.pages_in(&notes).len(), 1);
 }
+
+/// Whether `program` is on PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// A real Secret Service: GNOME Keyring in a private D-Bus session (CI installs it;
+/// elsewhere the test says why it did nothing). `astra secrets set` stores the token
+/// in it, a run finds it there, and no file under ASTRA_HOME holds it.
+#[cfg(target_os = "linux")]
+#[test]
+fn secrets_the_secret_service_holds_the_token_for_a_run() {
+    if !on_path("gnome-keyring-daemon") || !on_path("dbus-run-session") {
+        eprintln!(
+            "skipped: no gnome-keyring-daemon or dbus-run-session (apt install gnome-keyring dbus-daemon)"
+        );
+        return;
+    }
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let keys = crate::notion::databases(&fake, &parent);
+    let t = Test::new()
+        .config(&fake.config(&keys))
+        .memo("20260114 080000-K1.wav", "Todo renew the passport.");
+    t.write_config();
+    let run_dir = t.dir.path().join("run");
+    fs::create_dir(&run_dir).unwrap();
+    fs::set_permissions(&run_dir, fs::Permissions::from_mode(0o700)).unwrap();
+    let out = t.dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let script = r#"set -e
+printf 'keyring-password' | gnome-keyring-daemon --unlock --components=secrets > "$OUT/daemon" 2>&1
+printf '%s' "$TOKEN_VALUE" | "$ASTRA" --json secrets set NOTION_TOKEN > "$OUT/set.json"
+unset TOKEN_VALUE
+"$ASTRA" --json secrets list > "$OUT/list.json"
+"$VOICE_MEMO" --json > "$OUT/run.json" 2> "$OUT/run.err"
+"$ASTRA" --json doctor > "$OUT/doctor.json" || true
+"$ASTRA" secrets rm NOTION_TOKEN > "$OUT/rm.txt"
+"$ASTRA" --json secrets list > "$OUT/after.json"
+"#;
+    let status = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", t.dir.path())
+        .env("ASTRA_HOME", &t.home)
+        .env("XDG_RUNTIME_DIR", &run_dir)
+        .env("TZ", "Europe/Paris")
+        .env("OUT", &out)
+        .env("ASTRA", bin("astra"))
+        .env("VOICE_MEMO", bin("voice-memo"))
+        .env("TOKEN_VALUE", TOKEN)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let read = |f: &str| fs::read_to_string(out.join(f)).unwrap_or_default();
+    let json = |f: &str| -> Value {
+        serde_json::from_str(&read(f)).unwrap_or_else(|e| {
+            panic!(
+                "{f}: {e}: {}\ndaemon: {}\nrun.err: {}",
+                read(f),
+                read("daemon"),
+                read("run.err")
+            )
+        })
+    };
+    assert!(
+        status.success(),
+        "daemon: {}\nrun.err: {}",
+        read("daemon"),
+        read("run.err")
+    );
+    assert_eq!(
+        json("set.json")["data"]["stored_in"],
+        "keychain",
+        "{}",
+        read("set.json")
+    );
+    let list = json("list.json")["data"].clone();
+    assert_eq!(
+        row(&list, "NOTION_TOKEN").unwrap()["stored_in"],
+        json!(["keychain"])
+    );
+    assert_eq!(
+        json("run.json")["stats"]["processed"],
+        1,
+        "{}",
+        read("run.err")
+    );
+    assert_eq!(fake.pages_with_source("20260114 080000-K1.wav").len(), 1);
+    let doctor = json("doctor.json");
+    let check = doctor["data"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "key NOTION_TOKEN")
+        .cloned()
+        .unwrap();
+    assert!(
+        check["detail"].as_str().unwrap().contains("the keychain"),
+        "{check}"
+    );
+    assert!(read("rm.txt").contains("removed NOTION_TOKEN from keychain"));
+    let after = json("after.json")["data"].clone();
+    assert_eq!(row(&after, "NOTION_TOKEN").unwrap()["stored_in"], json!([]));
+    assert!(
+        !t.home.join("secrets.env").exists(),
+        "the file store was not used"
+    );
+    for rel in Test::tree(&t.home) {
+        let text = String::from_utf8_lossy(&fs::read(t.home.join(&rel)).unwrap()).into_owned();
+        assert!(!text.contains(TOKEN), "{rel} holds the token");
+    }
+    for f in Test::tree(&out) {
+        assert!(!read(&f).contains(TOKEN), "output {f} holds the token");
+    }
+}
