@@ -420,11 +420,14 @@ pub fn from_env(
     };
     match minutes.and_then(|n| every_minutes(n).map(|c| (n, c))) {
         Some((n, cron)) => {
-            let why = if interval.is_some() {
+            let mut why = if interval.is_some() {
                 format!("VOICE_MEMO_JOB_INTERVAL_MINUTES={n}")
             } else {
                 format!("every {n} minutes, as the original by default")
             };
+            if n < 60 && 60 % n != 0 {
+                why.push_str(" (cron starts over each hour)");
+            }
             line(&mut out, "schedule", &lit(&cron), &why);
             if interval.is_some() {
                 map(
