@@ -132,7 +132,9 @@ fn read_value(name: &str) -> Result<String> {
     Ok(value)
 }
 
-/// Reads a line from the terminal without echoing it.
+/// Reads a line from the terminal without echoing it. The terminal is in
+/// non-canonical mode with signals off while it asks, so Ctrl-C cancels here (and the
+/// settings are always restored) instead of killing the process with echo off.
 fn prompt_hidden(prompt: &str) -> Result<String> {
     use std::os::fd::AsRawFd;
     let mut tty = std::fs::OpenOptions::new()
@@ -146,27 +148,46 @@ fn prompt_hidden(prompt: &str) -> Result<String> {
     let have_termios = unsafe { libc::tcgetattr(fd, &mut old) } == 0;
     if have_termios {
         let mut quiet = old;
-        quiet.c_lflag &= !libc::ECHO;
-        quiet.c_lflag |= libc::ECHONL;
+        quiet.c_lflag &= !(libc::ECHO | libc::ICANON | libc::ISIG);
+        quiet.c_cc[libc::VMIN] = 1;
+        quiet.c_cc[libc::VTIME] = 0;
         // SAFETY: fd is the open terminal; quiet is a valid termios.
         unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
     }
-    let result = (|| -> Result<Vec<u8>> {
+    let result = (|| -> Result<Option<Vec<u8>>> {
         tty.write_all(prompt.as_bytes())?;
         tty.flush()?;
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
-        while tty.read(&mut byte)? == 1 && byte[0] != b'\n' {
-            line.push(byte[0]);
+        loop {
+            if tty.read(&mut byte)? == 0 {
+                break;
+            }
+            match byte[0] {
+                b'\n' | b'\r' | 4 => break,
+                3 => return Ok(None),
+                8 | 127 => {
+                    // Backspace: drop the last character (all its UTF-8 bytes).
+                    while let Some(b) = line.pop() {
+                        if b & 0xC0 != 0x80 {
+                            break;
+                        }
+                    }
+                }
+                b => line.push(b),
+            }
         }
-        Ok(line)
+        Ok(Some(line))
     })();
     if have_termios {
         // SAFETY: restores the settings read above.
         unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
     }
-    let line = result.context("reading the value from the terminal")?;
-    String::from_utf8(line).context("the value is not UTF-8 text")
+    let _ = tty.write_all(b"\n");
+    match result.context("reading the value from the terminal")? {
+        Some(line) => String::from_utf8(line).context("the value is not UTF-8 text"),
+        None => Err(crate::exit::usage("cancelled: nothing was stored")),
+    }
 }
 
 fn list(ctx: &Ctx) -> Result<u8> {
