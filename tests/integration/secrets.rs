@@ -50,10 +50,14 @@ fn row<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|r| r["name"] == name)
 }
 
-/// A program run as `env -i HOME=… PATH=… ASTRA_HOME=…` would start it: nothing
-/// else in its environment, as under cron.
+/// A program run as `env -i HOME=… PATH=…` starts it, as cron does: nothing else in
+/// its environment, so ASTRA_HOME is `~/.astra` (here a link to the test's home).
 fn env_i(t: &Test, program: &str, args: &[&str]) -> Run {
     t.write_config();
+    let dot_astra = t.dir.path().join(".astra");
+    if !dot_astra.exists() {
+        std::os::unix::fs::symlink(&t.home, &dot_astra).unwrap();
+    }
     let output = Command::new("env")
         .arg("-i")
         .arg(format!("HOME={}", t.dir.path().display()))
@@ -61,7 +65,6 @@ fn env_i(t: &Test, program: &str, args: &[&str]) -> Run {
             "PATH={}",
             std::env::var("PATH").unwrap_or_default()
         ))
-        .arg(format!("ASTRA_HOME={}", t.home.display()))
         .arg(bin(program))
         .args(args)
         .stdin(Stdio::null())
