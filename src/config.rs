@@ -21,6 +21,7 @@ pub struct Config {
     pub journal: JournalConfig,
     pub alerts: AlertsConfig,
     pub jobs: JobsConfig,
+    pub secrets: SecretsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -303,6 +304,16 @@ impl Default for AlertsConfig {
             smtp_password_env: String::new(),
         }
     }
+}
+
+/// `[secrets]`: where keys are found besides the environment, the OS keychain and
+/// `$ASTRA_HOME/secrets.env` (see `crate::secrets`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// A `.env` file to read keys from last (e.g. the original astra's); must be 0600.
+    /// `~` is expanded; a relative path is relative to the config file's folder.
+    pub env_file: PathBuf,
 }
 
 /// `[jobs.<name>]`: one table per job (by either spelling of its name); unset keys

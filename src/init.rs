@@ -4,7 +4,7 @@ use std::path::Path;
 
 /// The commented default config (the contract's keys; defaults in comments).
 pub const DEFAULT_CONFIG: &str = r#"# astra configuration. Every key is optional; the values shown are the defaults.
-# Secrets never go here: name the environment variable that holds them (*_env keys).
+# Secrets never go here: *_env keys name them; store one with `astra secrets set NAME`.
 
 [voice_memo]
 inbox = "~/.astra/inbox"          # Apple Voice Memos: ~/Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings
@@ -57,6 +57,10 @@ summary_provider = "extractive"   # extractive (offline: the day's most represen
 # api_key_env = ""
 time_zone = ""                    # the zone in which a day ends, e.g. "Europe/Paris"; "" = the system's
 weekly_review_day = "sunday"      # Journal/YYYY-Www.md on this weekday; "" = no weekly review
+
+# [secrets]                      # keys: the environment, then the OS keychain, then
+#                                 # $ASTRA_HOME/secrets.env (`astra secrets set NAME`), then:
+# env_file = ""                   # a .env of yours to read keys from (mode 0600)
 
 [jobs.voiceMemo]
 enabled = true

@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, _args: DoctorArgs) -> Result<u8> {
 /// Every check, in order; later ones are skipped when the config does not load.
 pub fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
-    let cfg = match ctx.config() {
+    let cfg = match Config::load_for(&ctx.paths) {
         Ok(c) => {
             let where_ = if ctx.paths.config.exists() {
                 ctx.paths.config.display().to_string()
@@ -102,6 +102,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         ));
     }
     out.extend(transcriber_checks(&cfg));
+    out.extend(secret_checks(ctx, &cfg));
     out.extend(remote_checks(&cfg));
     out.extend(schedule_checks(ctx, &cfg));
     out
@@ -128,6 +129,77 @@ fn remote_checks(cfg: &Config) -> Vec<Check> {
     out
 }
 
+/// The key stores, and each key the config needs as a scheduled run will see it:
+/// cron, launchd and systemd start jobs without this shell's environment, so a key
+/// must resolve from the keychain, secrets.env or [secrets] env_file.
+fn secret_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
+    use crate::secrets::{self, Source};
+    let mut out = Vec::new();
+    match secrets::init(&ctx.paths, cfg) {
+        Ok(()) => {
+            let (file, env_file) = secrets::files().unwrap_or_default();
+            let mut detail = format!("file store {}", file.display());
+            if let Some(e) = env_file {
+                detail.push_str(&format!(", env_file {}", e.display()));
+            }
+            out.push(Check::pass("secrets", detail));
+        }
+        Err(e) => out.push(Check::fail(
+            "secrets",
+            format!("{e:#}"),
+            "do as the message says, then run astra doctor again",
+        )),
+    }
+    for need in secrets::needed(cfg) {
+        let first = &need.names[0];
+        let name = format!("key {first}");
+        let stored = need
+            .names
+            .iter()
+            .find_map(|n| secrets::stored(n).map(|(_, s)| (n, s)));
+        let in_env = need
+            .names
+            .iter()
+            .find(|n| std::env::var(n.as_str()).is_ok_and(|v| !v.trim().is_empty()));
+        out.push(match (stored, in_env) {
+            (Some((n, src)), _) => Check::pass(
+                &name,
+                format!(
+                    "{n} in {} ({}): scheduled runs find it",
+                    match src {
+                        Source::Keychain => "the keychain",
+                        Source::SecretsFile => "secrets.env",
+                        _ => "[secrets] env_file",
+                    },
+                    need.used_by
+                ),
+            ),
+            (None, Some(n)) => Check::fail(
+                &name,
+                format!(
+                    "{n} is only in this shell's environment ({}): scheduled runs (cron, launchd, systemd) start without it",
+                    need.used_by
+                ),
+                format!("astra secrets set {n}"),
+            ),
+            (None, None) if need.required => Check::fail(
+                &name,
+                format!("{first} is not set anywhere ({})", need.used_by),
+                format!("astra secrets set {first}"),
+            ),
+            (None, None) => continue,
+        });
+    }
+    if let (Some(first), Some(why)) = (out.first_mut(), secrets::keychain_problem())
+        && first.ok
+    {
+        first
+            .detail
+            .push_str(&format!("; keychain not used: {why}"));
+    }
+    out
+}
+
 /// `GET {base_url}/models` with the key: reachable, and the key accepted.
 fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
     let name = format!("{what} API");
@@ -137,7 +209,7 @@ fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
             &name,
             format!("{key_env} is not set"),
             format!(
-                "export {key_env}=… (your OpenAI API key), or point base_url at a local server"
+                "astra secrets set {key_env} (your OpenAI API key), or point base_url at a local server"
             ),
         );
     }
@@ -182,7 +254,10 @@ fn notion_checks(n: &crate::config::NotionConfig) -> Vec<Check> {
         return vec![Check::fail(
             "notion",
             format!("{} is not set", n.token_env),
-            format!("export {}=secret_… (your integration's token)", n.token_env),
+            format!(
+                "astra secrets set {} (your integration's token)",
+                n.token_env
+            ),
         )];
     };
     let client = crate::clients::notion::NotionClient::new(&n.base_url, token, &n.token_env);

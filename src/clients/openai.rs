@@ -145,8 +145,8 @@ impl OpenAiClient {
                 key_env.to_string()
             };
             return Err(crate::exit::usage(format!(
-                "[{section}] uses OpenAI ({base_url}) but the environment variable {var} is not set: \
-                 export {var}=<your key> (https://platform.openai.com/api-keys), or point [{section}] base_url \
+                "[{section}] uses OpenAI ({base_url}) but {var} is not set (environment, keychain or key files): \
+                 `astra secrets set {var}` with your key (https://platform.openai.com/api-keys), or point [{section}] base_url \
                  at a local OpenAI-compatible server"
             )));
         }

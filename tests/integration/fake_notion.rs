@@ -281,6 +281,13 @@ impl FakeNotion {
         v
     }
 
+    /// A database's properties as stored: name → {"id", "name", "type", <type>: config}.
+    pub fn schema(&self, database: &str) -> Map<String, Value> {
+        let s = self.store();
+        let ds = s.first_data_source(&key(database)).expect("a data source");
+        s.data_sources[&ds].properties.clone()
+    }
+
     /// Every page of a database, as the API shows them.
     pub fn pages_in(&self, database: &str) -> Vec<Value> {
         let s = self.store();

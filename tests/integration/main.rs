@@ -14,5 +14,6 @@ mod recorder;
 mod resilience;
 mod runner;
 mod schedule;
+mod secrets;
 mod speech;
 mod throughput;

@@ -66,7 +66,7 @@ impl NotionTarget {
     pub fn from_config(cfg: &NotionConfig, config_path: &Path) -> Result<NotionTarget> {
         let token = notion::token_from_env(&cfg.token_env).ok_or_else(|| {
             crate::exit::usage(format!(
-                "{} is not set: create a Notion integration (Settings → Connections → Develop or manage integrations), copy its internal secret and `export {}=…`; or set [sync] target = \"markdown\" in {}",
+                "{} is not set: create a Notion integration (Settings → Connections → Develop or manage integrations), copy its internal secret and `astra secrets set {}` (scheduled runs find it there); or set [sync] target = \"markdown\" in {}",
                 cfg.token_env,
                 cfg.token_env,
                 config_path.display()
