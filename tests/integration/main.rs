@@ -16,3 +16,4 @@ mod runner;
 mod schedule;
 mod speech;
 mod throughput;
+mod whisper_model;
