@@ -49,9 +49,11 @@ fi
 build=$CACHE/whisper.cpp-build/$wcpp-static
 CLI=$build/bin/whisper-cli
 if [ ! -x "$CLI" ]; then
-  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
-    -DGGML_OPENMP=OFF -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_SERVER=OFF -DWHISPER_SDL2=OFF >/dev/null
-  cmake --build "$build" -j 2 --target whisper-cli >/dev/null
+  echo "bench-whisper-cli: building whisper-cli in $build (log: $build.log)"
+  { cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+      -DGGML_OPENMP=OFF -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_SERVER=OFF -DWHISPER_SDL2=OFF &&
+    cmake --build "$build" -j 2 --target whisper-cli; } >"$build.log" 2>&1 ||
+    { tail -30 "$build.log" >&2; exit 1; }
 fi
 
 WORK=$(mktemp -d)
@@ -80,7 +82,8 @@ if [ -n "${ASTRA_BIN:-}" ]; then
   cmds+=("${ASTRA_CMD:-$ASTRA_BIN}")
   names+=(-n astra)
 fi
-$CLI_CMD 2>/dev/null | head -c 300; echo " ..."
+$CLI_CMD >"$WORK/text.out" 2>/dev/null
+echo "whisper-cli heard: $(head -c 300 "$WORK/text.out" | tr -s ' \n' ' ')..."
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$WORK/h.json" "${names[@]}" "${cmds[@]}" >/dev/null
 python3 - "$WORK/h.json" "$secs" <<'PY'
 import json, sys
