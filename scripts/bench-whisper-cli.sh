@@ -15,6 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 THREADS=${THREADS:-2}
+# whisper-cli's defaults decode with beam search (-bs 5 -bo 5); DECODE must match what
+# astra's provider uses for a fair ratio (greedy: DECODE="-bs 1 -bo 1").
+DECODE=${DECODE:-}
 CACHE=${ASTRA_CI_CACHE:-$HOME/.cache/astra-ci}
 MODEL=${MODEL:-${ASTRA_TEST_WHISPER_MODEL:-$HOME/.cache/astra/test-models/ggml-tiny.en.bin}}
 [ -f "$MODEL" ] || bash scripts/make-test-model.sh
@@ -71,9 +74,9 @@ PY
 espeak-ng -v en-us -s 150 -f "$WORK/text.txt" -w "$WORK/long.wav"
 ffmpeg -nostdin -loglevel error -y -i "$WORK/long.wav" -t 60 -ar 16000 -ac 1 -c:a pcm_s16le "$WORK/speech60.wav"
 secs=$(python3 -c 'import sys,wave; w=wave.open(sys.argv[1]); print(round(w.getnframes()/w.getframerate(),2))' "$WORK/speech60.wav")
-echo "audio: $secs s of speech; model: $MODEL; threads: $THREADS"
+echo "audio: $secs s of speech; model: $MODEL; threads: $THREADS; decode: ${DECODE:-whisper-cli defaults}"
 
-CLI_CMD="$CLI -m $MODEL -t $THREADS -l en -nt -np -f $WORK/speech60.wav"
+CLI_CMD="$CLI -m $MODEL -t $THREADS -l en -nt -np $DECODE -f $WORK/speech60.wav"
 cmds=("$CLI_CMD")
 names=(-n whisper-cli)
 if [ -n "${ASTRA_BIN:-}" ]; then
