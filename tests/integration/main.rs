@@ -17,3 +17,4 @@ mod schedule;
 mod secrets;
 mod speech;
 mod throughput;
+mod whisper_model;
