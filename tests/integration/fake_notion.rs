@@ -208,6 +208,23 @@ impl FakeNotion {
             .collect()
     }
 
+    /// The authorised requests by endpoint (`POST pages`, `POST data_sources/query`,
+    /// `PATCH blocks/children`, `GET data_sources`…: ids left out), counted.
+    pub fn by_endpoint(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut m = std::collections::BTreeMap::new();
+        for (method, url) in self.requests() {
+            let path = url.split('?').next().unwrap_or("");
+            let parts: Vec<&str> = path
+                .trim_matches('/')
+                .split('/')
+                .skip(1)
+                .filter(|p| !(p.len() >= 32 && p.chars().all(|c| c.is_ascii_hexdigit() || c == '-')))
+                .collect();
+            *m.entry(format!("{method} {}", parts.join("/"))).or_insert(0) += 1;
+        }
+        m
+    }
+
     pub fn clear_requests(&self) {
         self.store().log.clear();
     }
@@ -414,6 +431,20 @@ fn error_body(status: u16, code: &str, message: &str) -> Value {
     json!({"object": "error", "status": status, "code": code, "message": message})
 }
 
+/// Blocks in a request's children, nested ones included.
+fn count_blocks(v: &Value) -> usize {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| {
+                    let t = b["type"].as_str().unwrap_or("");
+                    1 + count_blocks(&b[t]["children"])
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn handle(inner: &Inner, mut req: tiny_http::Request) {
     let (latency, fault, limited) = {
         let mut b = inner.behaviour.lock().unwrap();
@@ -482,6 +513,10 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
         .unwrap()
         .log
         .push((method.clone(), url.clone()));
+    if body.len() > 500_000 {
+        let msg = format!("Request body too large: {} bytes; the limit is 500KB.", body.len());
+        return respond(req, 413, &error_body(413, "payload_too_large", &msg), None);
+    }
     let parsed: Value = if body.trim().is_empty() {
         json!({})
     } else {
@@ -493,6 +528,11 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
             }
         }
     };
+    let blocks_sent = count_blocks(&parsed["children"]);
+    if blocks_sent > 1000 {
+        let msg = format!("body failed validation: a request may carry at most 1000 blocks, instead was `{blocks_sent}`.");
+        return respond(req, 400, &error_body(400, "validation_error", &msg), None);
+    }
     let answer = {
         let page_size = inner.behaviour.lock().unwrap().page_size;
         let mut store = inner.store.lock().unwrap();
@@ -985,7 +1025,7 @@ fn blocks(v: &Value, depth: usize) -> Result<Vec<Value>, (u16, &'static str, Str
             match t.as_str() {
                 "divider" => out["divider"] = json!({}),
                 "paragraph" | "heading_1" | "heading_2" | "heading_3" | "bulleted_list_item"
-                | "quote" | "callout" => {
+                | "quote" | "callout" | "toggle" => {
                     let items = rich_text(
                         &format!("body.children[{i}].{t}.rich_text"),
                         &b[&t]["rich_text"],
@@ -1070,6 +1110,20 @@ fn matches(
             }
         }
         return Ok(true);
+    }
+    if let Some(any) = filter["or"].as_array() {
+        if any.len() > 100 {
+            return Err(bad(format!(
+                "body failed validation: body.filter.or.length should be ≤ `100`, instead was `{}`.",
+                any.len()
+            )));
+        }
+        for f in any {
+            if matches(ds, page, f)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
     }
     let name = filter["property"]
         .as_str()

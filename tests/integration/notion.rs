@@ -215,8 +215,21 @@ fn notion_a_5000_character_transcript_lands_complete() {
     assert!(pieces.len() >= 3, "split into 2,000-character pieces");
     assert_eq!(words(&prop_text(&note, "content")), words(&long));
     assert_eq!(prop_text(&note, "source"), "20260111 100000-N1.wav");
-    let page_text: String = fake.texts(&note_id).join(" ");
+    let blocks = fake.children(&note_id);
+    let page_text: String = blocks
+        .iter()
+        .filter(|b| b["type"] == "paragraph")
+        .map(|b| plain(&b["paragraph"]["rich_text"]) + " ")
+        .collect();
     assert_eq!(words(&page_text), words(&long));
+    // The memo's transcript is in the page too, in a toggle at the end.
+    let toggle = blocks.last().unwrap();
+    assert_eq!(toggle["type"], "toggle");
+    assert_eq!(plain(&toggle["toggle"]["rich_text"]), "Transcript");
+    let heard: String = fake
+        .texts(toggle["id"].as_str().unwrap())
+        .join(" ");
+    assert_eq!(words(&heard), words(&format!("Note: {long}")));
     assert_no_token(&t, &[&run], TOKEN);
 }
 
