@@ -99,7 +99,7 @@ fn sync_target(ctx: &RunContext<'_>) -> Result<Box<dyn SyncTarget>> {
         }
         crate::config::SyncTarget::Notion => Box::new(
             NotionTarget::from_config(&cfg.notion, &ctx.paths.config)?
-                .with_schema_cache(ctx.paths.cache.join("notion-schema.json")),
+                .with_schema_cache(super::sync::notion::schema::cache_path(&ctx.paths.cache)),
         ),
     })
 }

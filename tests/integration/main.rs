@@ -8,6 +8,7 @@ mod harness;
 mod journal;
 mod journal_notion;
 mod notion;
+mod notion_requests;
 mod openai;
 mod pipeline;
 mod recorder;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-const MEMOS: [(&str, &str); 3] = [
+pub(crate) const MEMOS: [(&str, &str); 3] = [
     (
         "20260114 080000-A1.wav",
         "Remind me to renew the passport and call grandma on Sunday.",
@@ -22,7 +22,7 @@ const MEMOS: [(&str, &str); 3] = [
 ];
 
 /// Three more: another day, a second entry on the first day, two todos.
-const MORE: [(&str, &str); 3] = [
+pub(crate) const MORE: [(&str, &str); 3] = [
     (
         "20260115 071500-E5.wav",
         "Journal. Today I ran along the river and felt strong.",
@@ -122,7 +122,7 @@ fn assert_no_token(t: &Test, runs: &[&Run], token: &str) {
 }
 
 /// Every memo completed, and each of its outputs exists exactly once in Notion.
-fn assert_synced_once(t: &Test, fake: &FakeNotion, memos: &[(&str, &str)]) {
+pub(crate) fn assert_synced_once(t: &Test, fake: &FakeNotion, memos: &[(&str, &str)]) {
     for (name, _) in memos {
         let item = t.item(name);
         assert_eq!(item["status"], "completed", "{name}: {item}");

@@ -6,10 +6,11 @@
 //! carries the memo's id, and the day's page is read before appending. Each page id is
 //! saved (through `progress`) as soon as it exists.
 //!
-//! Few requests: the lookups are made for a whole batch before the workers start
-//! ([`SyncTarget::prefetch`]: one query per database per 100 memos, an `or` of `source`
-//! conditions, and one for the days' journal pages); a memo the batch did not cover, or
-//! a create whose answer was lost, is looked up on its own. The schema check is kept
+//! Few requests: the lookups are made for the whole batch of a pass (its memos are
+//! given before the workers start, [`SyncTarget::prefetch`]), on the first need of each
+//! database: one query per 100 memos, an `or` of `source` conditions, and one per 100
+//! days for the journal pages; a memo the batch did not cover, or a create whose
+//! answer was lost, is looked up on its own. The schema check is kept
 //! across runs (`cache/notion-schema.json`) and made again only when Notion refuses a
 //! write for a schema reason. A page goes with its body (and the memo's transcript, in
 //! a toggle) in one request when Notion's limits allow; a day page read once in a run
@@ -46,9 +47,20 @@ pub struct NotionTarget {
     by_source: Mutex<HashMap<(String, String), Vec<Page>>>,
     /// The journal's day pages this run knows: absent, not looked up; `None`, none.
     days: Mutex<HashMap<NaiveDate, Option<DayPage>>>,
+    /// The memos of this pass, for the batch lookups.
+    batch: Mutex<Batch>,
     /// Journal entries go one at a time: two memos of one day must not both create
     /// that day's page.
     journal: Mutex<()>,
+}
+
+/// The memos of a pass ([`SyncTarget::prefetch`]), sorted, and the data sources
+/// already looked up for all of them.
+#[derive(Debug, Default)]
+struct Batch {
+    names: Vec<String>,
+    days: Vec<NaiveDate>,
+    done: HashSet<String>,
 }
 
 /// A day's page in the Journal database, as far as this run knows it.
@@ -126,6 +138,7 @@ impl NotionTarget {
             databases: Mutex::new(None),
             by_source: Mutex::new(HashMap::new()),
             days: Mutex::new(HashMap::new()),
+            batch: Mutex::new(Batch::default()),
             journal: Mutex::new(()),
         })
     }
@@ -203,6 +216,13 @@ impl NotionTarget {
     /// batch lookup when it covered the memo (once), else asked now.
     fn by_source(&self, db: &Resolved, memo: &Memo) -> Result<Vec<Page>, NotionError> {
         let key = (db.data_source_id.clone(), memo.name.clone());
+        let in_batch = self
+            .batch
+            .lock()
+            .is_ok_and(|b| b.names.binary_search(&memo.name).is_ok());
+        if in_batch {
+            self.look_up_batch(db, false);
+        }
         if let Some(pages) = self.by_source.lock().ok().and_then(|mut m| m.remove(&key)) {
             return Ok(pages);
         }
@@ -309,6 +329,13 @@ impl NotionTarget {
 
     /// What this run knows of a day's page (looked up when it knows nothing).
     fn known_day(&self, db: &Resolved, day: NaiveDate) -> Result<Option<DayPage>, NotionError> {
+        let in_batch = self
+            .batch
+            .lock()
+            .is_ok_and(|b| b.days.binary_search(&day).is_ok());
+        if in_batch {
+            self.look_up_batch(db, true);
+        }
         if let Some(known) = self.days.lock().ok().and_then(|m| m.get(&day).cloned()) {
             return Ok(known);
         }
@@ -428,43 +455,62 @@ impl NotionTarget {
         }
     }
 
-    /// The batch lookup: the pages of these memos in the TODOs and Notes databases (by
-    /// `source`) and the journal pages of their days.
-    fn lookup_batch(
-        &self,
-        memos: &[(String, DateTime<FixedOffset>)],
-    ) -> Result<(), ItemError> {
-        let dbs = self.databases()?;
-        let mut names: Vec<String> = memos.iter().map(|(n, _)| n.clone()).collect();
-        names.sort();
-        names.dedup();
-        for db in [&dbs.todos, &dbs.notes] {
-            let pages = self
-                .client
-                .query_any(&db.data_source_id, "source", "rich_text", &names)
-                .map_err(|e| ItemError::transient(e.to_string()))?;
-            let mut found: HashMap<(String, String), Vec<Page>> = names
-                .iter()
-                .map(|n| ((db.data_source_id.clone(), n.clone()), Vec::new()))
-                .collect();
-            for p in pages {
-                let source = text::plain(&p.properties.get("source").cloned().unwrap_or_default()["rich_text"]);
-                if let Some(list) = found.get_mut(&(db.data_source_id.clone(), source)) {
-                    list.push(p);
-                }
-            }
-            if let Ok(mut m) = self.by_source.lock() {
-                m.extend(found);
+    /// The batch lookup in one database, made on the first need of it in a pass: the
+    /// pages of every memo of the batch (by `source`), or, in the Journal database,
+    /// the pages of every day of the batch. Once per database per pass, even when it
+    /// fails (each memo is then looked up on its own).
+    fn look_up_batch(&self, db: &Resolved, journal: bool) {
+        let Ok(mut batch) = self.batch.lock() else {
+            return;
+        };
+        if !batch.done.insert(db.data_source_id.clone()) {
+            return;
+        }
+        let result = if journal {
+            self.look_up_days(db, &batch.days)
+        } else {
+            self.look_up_sources(db, &batch.names)
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "the batch lookup in Notion failed; each memo is looked up on its own");
+        }
+    }
+
+    fn look_up_sources(&self, db: &Resolved, names: &[String]) -> Result<(), NotionError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let pages = self
+            .client
+            .query_any(&db.data_source_id, "source", "rich_text", names)?;
+        let mut found: HashMap<(String, String), Vec<Page>> = names
+            .iter()
+            .map(|n| ((db.data_source_id.clone(), n.clone()), Vec::new()))
+            .collect();
+        for p in pages {
+            let source = p
+                .properties
+                .get("source")
+                .map(|v| text::plain(&v["rich_text"]))
+                .unwrap_or_default();
+            if let Some(list) = found.get_mut(&(db.data_source_id.clone(), source)) {
+                list.push(p);
             }
         }
-        let mut days: Vec<NaiveDate> = memos.iter().map(|(_, at)| at.date_naive()).collect();
-        days.sort();
-        days.dedup();
+        if let Ok(mut m) = self.by_source.lock() {
+            m.extend(found);
+        }
+        Ok(())
+    }
+
+    fn look_up_days(&self, db: &Resolved, days: &[NaiveDate]) -> Result<(), NotionError> {
+        if days.is_empty() {
+            return Ok(());
+        }
         let wanted: Vec<String> = days.iter().map(|d| d.to_string()).collect();
         let pages = self
             .client
-            .query_any(&dbs.journal.data_source_id, "date", "date", &wanted)
-            .map_err(|e| ItemError::transient(e.to_string()))?;
+            .query_any(&db.data_source_id, "date", "date", &wanted)?;
         let mut known: HashMap<NaiveDate, Option<DayPage>> =
             days.iter().map(|d| (*d, None)).collect();
         for p in pages {
@@ -486,7 +532,9 @@ impl NotionTarget {
             }
         }
         if let Ok(mut m) = self.days.lock() {
-            m.extend(known);
+            for (day, page) in known {
+                m.entry(day).or_insert(page);
+            }
         }
         Ok(())
     }
@@ -526,11 +574,18 @@ impl SyncTarget for NotionTarget {
     }
 
     fn prefetch(&self, memos: &[(String, DateTime<FixedOffset>)]) {
-        if memos.is_empty() {
-            return;
-        }
-        if let Err(e) = self.lookup_batch(memos) {
-            tracing::warn!(error = %e, "the batch lookup in Notion failed; each memo is looked up on its own");
+        let mut names: Vec<String> = memos.iter().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        names.dedup();
+        let mut days: Vec<NaiveDate> = memos.iter().map(|(_, at)| at.date_naive()).collect();
+        days.sort();
+        days.dedup();
+        if let Ok(mut b) = self.batch.lock() {
+            *b = Batch {
+                names,
+                days,
+                done: HashSet::new(),
+            };
         }
     }
 

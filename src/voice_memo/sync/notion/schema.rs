@@ -405,6 +405,11 @@ fn cached_fits(kind: Kind, cfg: &NotionConfig, cached: &CachedSchema, r: &Resolv
     }
 }
 
+/// Where the schema check is kept, under the cache folder.
+pub fn cache_path(cache_dir: &Path) -> std::path::PathBuf {
+    cache_dir.join("notion-schema.json")
+}
+
 /// The databases a previous check left in `path`, when they still answer for `cfg`.
 pub fn load_cached(path: &Path, cfg: &NotionConfig) -> Option<Databases> {
     let bytes = std::fs::read(path).ok()?;
