@@ -21,6 +21,8 @@ pub struct Config {
     pub journal: JournalConfig,
     pub alerts: AlertsConfig,
     pub jobs: JobsConfig,
+    /// `[costs]`: prices per model for `stats.cost_usd` ([`crate::costs`]).
+    pub costs: crate::costs::CostsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -466,6 +468,7 @@ impl Config {
                 .map_err(|what| bad("organization] base_url", &what))?;
         }
         self.validate_journal(path)?;
+        crate::costs::validate(&self.costs, path)?;
         Ok(())
     }
 }

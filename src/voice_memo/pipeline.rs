@@ -42,6 +42,8 @@ pub struct Pipeline {
     stages: Mutex<Stages>,
     /// What this run paid for: audio transcribed, tokens used.
     spent: Mutex<Spent>,
+    /// `[transcription] model`: what an `openai` transcription is priced as.
+    transcription_model: String,
 }
 
 /// Audio transcribed and tokens used during one run.
@@ -127,6 +129,7 @@ impl Pipeline {
             items: Mutex::new(state.items),
             stages: Mutex::new(Stages::default()),
             spent: Mutex::new(Spent::default()),
+            transcription_model: cfg.transcription.model.clone(),
         })
     }
 
@@ -355,8 +358,14 @@ impl Pipeline {
         if item.audio_seconds.is_none() {
             item.audio_seconds = media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0);
         }
-        if fresh {
+        if let Some(provider) = fresh {
             self.spend(item.audio_seconds, None);
+            if provider == "openai" {
+                crate::costs::meter::audio(
+                    &self.transcription_model,
+                    item.audio_seconds.unwrap_or(0.0),
+                );
+            }
         }
         if item.stage.is_none() {
             item.stage = Some(Stage::Transcribed);
@@ -419,11 +428,16 @@ impl Pipeline {
         self.save(&c.name, item)
     }
 
-    /// The cached transcript, or a new one (cached before it is used); true when new.
-    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<(String, bool), ItemError> {
+    /// The cached transcript, or a new one (cached before it is used) and the
+    /// provider that made it.
+    fn transcript(
+        &self,
+        memo: &Memo,
+        cache: &Path,
+    ) -> Result<(String, Option<&'static str>), ItemError> {
         let path = cache.join("transcript.txt");
         if let Ok(t) = std::fs::read_to_string(&path) {
-            return Ok((t, false));
+            return Ok((t, None));
         }
         let ctx = transcribe::TranscribeCtx {
             display: &memo.name,
@@ -433,7 +447,7 @@ impl Pipeline {
         tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
         fsutil::create_private_dir(cache)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
-        Ok((t.text, true))
+        Ok((t.text, Some(t.provider)))
     }
 
     /// The sync target's categories, asked once per run.

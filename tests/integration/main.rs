@@ -1,5 +1,6 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
 mod cli;
+mod costs;
 mod crash;
 mod fake_notion;
 mod fake_openai;
