@@ -98,16 +98,14 @@ fn is_zero_u64(v: &u64) -> bool {
 
 /// The cost of `usage` in USD, rounded to a millionth of a dollar.
 pub fn cost_usd(costs: &CostsConfig, usage: &BTreeMap<String, ModelUsage>) -> f64 {
-    let total: f64 = usage
-        .iter()
-        .map(|(model, u)| {
-            let (a, i, o) = price(costs, model);
-            u.audio_seconds / 60.0 * a
-                + u.prompt_tokens as f64 / 1e6 * i
-                + u.completion_tokens as f64 / 1e6 * o
-        })
-        .sum();
-    (total * 1e6).round() / 1e6
+    let total = usage.iter().fold(0.0, |sum, (model, u)| {
+        let (a, i, o) = price(costs, model);
+        sum + u.audio_seconds / 60.0 * a
+            + u.prompt_tokens as f64 / 1e6 * i
+            + u.completion_tokens as f64 / 1e6 * o
+    });
+    // `+ 0.0`: never a negative zero in the JSON.
+    (total * 1e6).round() / 1e6 + 0.0
 }
 
 /// What this process's models used since the meter was last read.
@@ -144,7 +142,9 @@ pub mod meter {
 
     /// What was used since the last call (each run of a `--watch` session reads its own).
     pub fn take() -> BTreeMap<String, ModelUsage> {
-        USED.lock().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default()
+        USED.lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
     }
 }
 
@@ -194,7 +194,7 @@ mod tests {
                 ..ModelPrice::default()
             },
         );
-        assert_eq!(cost_usd(&costs, &usage), 0.009 + 0.15 + 0.5 + 0.05);
+        assert_eq!(cost_usd(&costs, &usage), 0.709); // 0.009 + 0.15 + 0.5 + 0.05
         assert_eq!(price(&costs, "gpt-4o-mini"), (0.0, 0.15, 1.0));
     }
 
@@ -210,7 +210,10 @@ mod tests {
         assert_eq!(price(&cfg.costs, "my-model"), (0.0, 1.0, 2.5));
         let e = crate::config::Config::parse("[costs]\nx = { per_million_input = -1 }\n", p)
             .unwrap_err();
-        assert!(format!("{e:#}").contains("[costs] \"x\".per_million_input"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("[costs] \"x\".per_million_input"),
+            "{e:#}"
+        );
         let e = crate::config::Config::parse("[costs]\nx = { per_minute = 1 }\n", p).unwrap_err();
         assert!(format!("{e:#}").contains("per_audio_minute"), "{e:#}");
     }

@@ -206,7 +206,10 @@ fn server_wait(resp: &Response) -> Option<Duration> {
 /// at 0), the time until it resets, so the next request does not earn a 429.
 fn budget_spent(resp: &Response) -> Option<Duration> {
     [
-        ("x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"),
+        (
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ),
         ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
         ("x-ratelimit-remaining", "x-ratelimit-reset"),
     ]
@@ -266,7 +269,11 @@ pub fn send(
                 )
                 .then(|| server_wait(&resp))
                 .flatten()
-                .or_else(|| (status.as_u16() == 529).then(|| retry_after(&resp)).flatten());
+                .or_else(|| {
+                    (status.as_u16() == 529)
+                        .then(|| retry_after(&resp))
+                        .flatten()
+                });
                 let body = resp.text().unwrap_or_default();
                 let err = HttpError::Status {
                     status: status.as_u16(),
@@ -387,9 +394,87 @@ mod tests {
         assert_eq!(parse_reset("6m0s"), Some(Duration::from_secs(360)));
         assert_eq!(parse_reset("120ms"), Some(Duration::from_millis(120)));
         assert_eq!(parse_reset("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_reset("1h2m3.5s"), Some(Duration::from_secs_f64(3723.5)));
+        assert_eq!(
+            parse_reset("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
         assert_eq!(parse_reset("soon"), None);
         assert_eq!(parse_reset("5x"), None);
+    }
+
+    /// A server answering `status` with these headers once, then 200.
+    fn server_with(
+        status: u16,
+        headers: &'static [(&'static str, &'static str)],
+    ) -> (String, Arc<AtomicUsize>) {
+        let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", srv.server_addr().to_ip().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for req in srv.incoming_requests() {
+                let n = h.fetch_add(1, Ordering::SeqCst);
+                let mut resp = tiny_http::Response::from_string("x").with_status_code(if n == 0 {
+                    status
+                } else {
+                    200
+                });
+                if n == 0 {
+                    for (k, v) in headers {
+                        resp.add_header(tiny_http::Header::from_bytes(*k, *v).unwrap());
+                    }
+                }
+                let _ = req.respond(resp);
+            }
+        });
+        (url, hits)
+    }
+
+    #[test]
+    fn overload_and_reset_headers_are_waited_for() {
+        let c = client(Duration::from_secs(5));
+        for (status, headers) in [
+            (529u16, &[("Retry-After", "1")][..]),
+            (503, &[("Retry-After", "1")][..]),
+            (
+                429,
+                &[
+                    ("x-ratelimit-reset-requests", "1s"),
+                    ("x-ratelimit-reset-tokens", "200ms"),
+                ][..],
+            ),
+        ] {
+            let (url, hits) = server_with(status, headers);
+            let started = Instant::now();
+            send(&|| c.get(&url), &fast(), None).unwrap();
+            assert!(
+                started.elapsed() >= Duration::from_millis(950),
+                "{status}: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(hits.load(Ordering::SeqCst), 2);
+        }
+    }
+
+    #[test]
+    fn a_spent_budget_pauses_the_next_request() {
+        let (url, _) = server_with(
+            200,
+            &[
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", "1s"),
+            ],
+        );
+        let c = client(Duration::from_secs(5));
+        let l = RateLimiter::per_second(100.0);
+        send(&|| c.get(&url), &fast(), Some(&l)).unwrap();
+        let started = Instant::now();
+        send(&|| c.get(&url), &fast(), Some(&l)).unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -301,7 +301,10 @@ impl OpenAiClient {
         }
         let result = self.send_now(build, what, model);
         if let Some(answered) = gate.as_deref_mut() {
-            *answered = result.is_ok() || result.as_ref().is_err_and(|e| e.status.is_some() && !e.out_of_quota);
+            *answered = result.is_ok()
+                || result
+                    .as_ref()
+                    .is_err_and(|e| e.status.is_some() && !e.out_of_quota);
         }
         result
     }
@@ -398,7 +401,10 @@ impl OpenAiClient {
             404 => format!(
                 "check base_url (most servers want it to end in /v1) and that the server has model \"{model}\""
             ),
-            413 => "the file is over the server's upload limit: lower [transcription] max_upload_mb".into(),
+            413 => {
+                "the file is over the server's upload limit: lower [transcription] max_upload_mb"
+                    .into()
+            }
             400 | 415 | 422 => format!(
                 "the server refused the request: check model \"{model}\", language and response_format in config.toml"
             ),

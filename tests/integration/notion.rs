@@ -226,9 +226,7 @@ fn notion_a_5000_character_transcript_lands_complete() {
     let toggle = blocks.last().unwrap();
     assert_eq!(toggle["type"], "toggle");
     assert_eq!(plain(&toggle["toggle"]["rich_text"]), "Transcript");
-    let heard: String = fake
-        .texts(toggle["id"].as_str().unwrap())
-        .join(" ");
+    let heard: String = fake.texts(toggle["id"].as_str().unwrap()).join(" ");
     assert_eq!(words(&heard), words(&format!("Note: {long}")));
     assert_no_token(&t, &[&run], TOKEN);
 }

@@ -7,7 +7,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 /// The text of backlog memo `i`: a TODO, a note or a journal entry in turn.
-fn backlog_text(i: usize) -> String {
+pub(crate) fn backlog_text(i: usize) -> String {
     match i % 3 {
         0 => format!("Remind me to call person {i} about the garden."),
         1 => format!("Note: research item, read about topic number {i} and the river."),
@@ -16,7 +16,7 @@ fn backlog_text(i: usize) -> String {
 }
 
 /// Backlog memo `i`'s file name: 30 days of January, a few memos a day.
-fn backlog_name(i: usize) -> String {
+pub(crate) fn backlog_name(i: usize) -> String {
     format!(
         "202601{:02} {:02}{:02}00-R{i:03}.wav",
         1 + i % 30,
@@ -27,7 +27,7 @@ fn backlog_name(i: usize) -> String {
 
 /// `astra notion setup` (its schema check is kept for the runs), then no request
 /// counted so far.
-fn set_up(t: &Test, fake: &FakeNotion) {
+pub(crate) fn set_up(t: &Test, fake: &FakeNotion) {
     t.run("astra", &["notion", "setup", "--json"]).success();
     fake.clear_requests();
 }
@@ -57,11 +57,18 @@ fn notion_requests_a_300_memo_backlog_is_almost_only_writes_and_a_rerun_asks_not
     assert_eq!(writes, 300, "{by:?}");
     assert_eq!(fake.stats().created_pages, 210, "{by:?}");
     let per_write = all as f64 / writes as f64;
-    assert!(per_write <= 1.15, "{all} requests for {writes} writes: {by:?}");
+    assert!(
+        per_write <= 1.15,
+        "{all} requests for {writes} writes: {by:?}"
+    );
     // The lookups: one query per 100 memos in TODOs and Notes, one for the 10 days.
     assert_eq!(by.get("POST data_sources/query"), Some(&7), "{by:?}");
     assert_eq!(by.get("GET blocks/children"), None, "no page read: {by:?}");
-    assert_eq!(by.get("GET databases"), None, "the schema check was kept: {by:?}");
+    assert_eq!(
+        by.get("GET databases"),
+        None,
+        "the schema check was kept: {by:?}"
+    );
     for i in (0..n).step_by(37) {
         assert_eq!(t.item(&backlog_name(i))["status"], "completed");
     }
@@ -197,6 +204,41 @@ fn faults_a_crash_after_every_notion_request_leaves_nothing_twice() {
         t.run("voice-memo", &["--json", "--retry-now"]).success();
         assert_synced_once(&t, &fake, &memos);
         let journal_pages = fake.pages_in(&key(&keys, "journal_database_id"));
-        assert_eq!(journal_pages.len(), 2, "crash after request {at}: one page a day");
+        assert_eq!(
+            journal_pages.len(),
+            2,
+            "crash after request {at}: one page a day"
+        );
     }
+}
+
+#[test]
+fn notion_requests_a_spent_budget_is_waited_out_and_spends_no_attempt() {
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let keys = databases(&fake, &parent);
+    fake.set_rate(100.0, 100.0);
+    let t = MEMOS
+        .iter()
+        .chain(MORE.iter())
+        .fold(notion_test(&fake, &keys), |t, (n, s)| t.memo(n, s));
+    set_up(&t, &fake);
+    // Notion's per-connection budget, scaled down: 5 requests every 2 seconds.
+    fake.set_budget(5, Duration::from_secs(2));
+    let started = Instant::now();
+    t.voice_memo().success();
+    let memos: Vec<(&str, &str)> = MEMOS.iter().chain(MORE.iter()).copied().collect();
+    assert_synced_once(&t, &fake, &memos);
+    for (n, _) in &memos {
+        assert_eq!(t.item(n)["attempts"], 1, "{n}");
+    }
+    let answered = fake.requests().len();
+    let windows = (started.elapsed().as_secs_f64() / 2.0).ceil() as u64 + 1;
+    // Each 429 pauses every worker until the window resets: at most one per worker
+    // per window.
+    assert!(
+        fake.stats().rate_limited <= windows * 4,
+        "{} × 429 in {windows} windows, {answered} answered",
+        fake.stats().rate_limited
+    );
 }

@@ -807,6 +807,27 @@ mod tests {
     }
 
     #[test]
+    fn batches_keep_to_100_children_1000_blocks_and_the_payload() {
+        let para = |n: usize| text::paragraphs(&"w ".repeat(n)).remove(0);
+        let small: Vec<Value> = (0..250).map(|_| para(5)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        // Toggles of 100 paragraphs: 101 blocks each, so 9 fit under 1,000.
+        let toggle = text::toggle("T", (0..100).map(|_| para(1)).collect());
+        let toggles = vec![toggle; 12];
+        assert_eq!(batch_len(&toggles), 9);
+        // Big paragraphs: the payload decides.
+        let big: Vec<Value> = (0..10).map(|_| para(50_000)).collect();
+        let n = batch_len(&big);
+        assert!((1..10).contains(&n), "{n}");
+        let bytes: usize = big[..n].iter().map(|b| b.to_string().len()).sum();
+        assert!(bytes <= MAX_PAYLOAD, "{bytes}");
+        // One block too big for the budget still goes, alone.
+        assert_eq!(batch_len(&[para(300_000)]), 1);
+        assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
     fn create_or_find_looks_before_trying_again() {
         let policy = RetryPolicy {
             max_tries: 4,

@@ -199,7 +199,9 @@ impl NotionTarget {
                 .map_err(|_| ItemError::transient("notion: setup lock poisoned"))?;
             match slot.as_ref() {
                 Some((d, true)) if Arc::ptr_eq(d, seen) => {
-                    tracing::info!("Notion refused a write for a schema reason; checking the databases again");
+                    tracing::info!(
+                        "Notion refused a write for a schema reason; checking the databases again"
+                    );
                     if let Some(p) = &self.schema_cache {
                         schema::forget_cached(p);
                     }
@@ -863,6 +865,30 @@ mod tests {
             item_error(&memo, e(notion::ErrorKind::Auth)).message(),
             "a.m4a: m"
         );
+        // A rate limit is no fault of the memo's: it waits without spending an attempt.
+        let limited = NotionError {
+            status: Some(429),
+            ..e(notion::ErrorKind::Transient)
+        };
+        assert!(item_error(&memo, limited).is_deferred());
+        assert!(!item_error(&memo, e(notion::ErrorKind::Transient)).is_deferred());
+    }
+
+    #[test]
+    fn an_interrupted_attempts_outputs_are_kept_for_the_next() {
+        let prev = Outputs {
+            todos: vec!["a".into()],
+            notes: vec![],
+            journal: vec!["j#1".into()],
+        };
+        let now = Outputs {
+            todos: vec!["a".into(), "b".into()],
+            notes: vec![],
+            journal: vec![],
+        };
+        let m = merged(&prev, now);
+        assert_eq!(m.todos, ["a", "b"]);
+        assert_eq!(m.journal, ["j#1"]);
     }
 
     #[test]

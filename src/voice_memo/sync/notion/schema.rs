@@ -418,7 +418,10 @@ pub fn load_cached(path: &Path, cfg: &NotionConfig) -> Option<Databases> {
         return None;
     }
     let d = &cached.databases;
-    let fits = KINDS.iter().zip([&d.todos, &d.notes, &d.journal]).all(|(k, r)| cached_fits(*k, cfg, &cached, r));
+    let fits = KINDS
+        .iter()
+        .zip([&d.todos, &d.notes, &d.journal])
+        .all(|(k, r)| cached_fits(*k, cfg, &cached, r));
     fits.then(|| cached.databases.clone())
 }
 
