@@ -81,7 +81,7 @@ fn notion_requests_a_300_memo_backlog_is_almost_only_writes_and_a_rerun_asks_not
     assert_eq!(requests(&fake), (0, 0), "{:?}", fake.by_endpoint());
 
     // A new memo on a day whose page exists: a lookup, a read of the page, an append.
-    t.add_memo("20260105 210000-Z1.wav", "Journal. Today I feel done.");
+    t.add_memo("20260103 210000-Z1.wav", "Journal. Today I feel done.");
     t.voice_memo().success();
     let by = fake.by_endpoint();
     assert_eq!(requests(&fake), (3, 1), "{by:?}");
