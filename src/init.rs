@@ -58,6 +58,10 @@ summary_provider = "extractive"   # extractive (offline: the day's most represen
 time_zone = ""                    # the zone in which a day ends, e.g. "Europe/Paris"; "" = the system's
 weekly_review_day = "sunday"      # Journal/YYYY-Www.md on this weekday; "" = no weekly review
 
+[costs]                           # prices for stats.cost_usd (USD); defaults for the known models, 0 for local ones
+# "whisper-1" = { per_audio_minute = 0.006 }
+# "gpt-4o-mini" = { per_million_input = 0.15, per_million_output = 0.60 }
+
 [jobs.voiceMemo]
 enabled = true
 schedule = "*/5 * * * *"
