@@ -316,6 +316,13 @@ impl FakeNotion {
             .collect()
     }
 
+    /// Removes a property from a database's schema, as a person deleting it would.
+    pub fn remove_property(&self, database: &str, name: &str) {
+        let mut s = self.store();
+        let ds = s.first_data_source(&key(database)).expect("a data source");
+        s.data_sources.get_mut(&ds).unwrap().properties.remove(name);
+    }
+
     /// A database's property names and types.
     pub fn properties(&self, database: &str) -> Vec<(String, String)> {
         let s = self.store();

@@ -242,3 +242,36 @@ fn notion_requests_a_spent_budget_is_waited_out_and_spends_no_attempt() {
         fake.stats().rate_limited
     );
 }
+
+#[test]
+fn notion_requests_a_write_refused_for_a_schema_reason_checks_the_schema_again() {
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let keys = databases(&fake, &parent);
+    fake.set_rate(100.0, 100.0);
+    let t = notion_test(&fake, &keys).memo(MEMOS[0].0, MEMOS[0].1);
+    t.voice_memo().success();
+    assert!(t.home.join("cache/notion-schema.json").exists());
+    // Someone deletes `source` from TODOs; the kept check does not know.
+    let todos = key(&keys, "todos_database_id");
+    fake.remove_property(&todos, "source");
+    fake.clear_requests();
+    let name = "20260116 090000-S1.wav";
+    t.add_memo(name, "Remind me to water the plants.");
+    t.voice_memo().success();
+    let by = fake.by_endpoint();
+    // The lookup by `source` is refused (the batch's, then the memo's own); the check
+    // (3 databases) adds `source` back; the lookup again, and the create.
+    assert_eq!(by.get("POST data_sources/query"), Some(&3), "{by:?}");
+    assert_eq!(by.get("PATCH data_sources"), Some(&1), "{by:?}");
+    assert_eq!(by.get("GET databases"), Some(&3), "{by:?}");
+    assert_eq!(by.get("POST pages"), Some(&1), "{by:?}");
+    assert!(fake.properties(&todos).iter().any(|(n, _)| n == "source"));
+    assert_eq!(fake.pages_with_source(name).len(), 1);
+    assert_eq!(t.item(name)["attempts"], 1);
+    // Kept again: the next new memo needs no check.
+    fake.clear_requests();
+    t.add_memo("20260116 100000-S2.wav", "Remind me to feed the cat.");
+    t.voice_memo().success();
+    assert_eq!(fake.by_endpoint().get("GET databases"), None);
+}
