@@ -22,6 +22,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub jobs: JobsConfig,
     pub secrets: SecretsConfig,
+    /// `[costs]`: prices per model for `stats.cost_usd` ([`crate::costs`]).
+    pub costs: crate::costs::CostsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -477,6 +479,7 @@ impl Config {
                 .map_err(|what| bad("organization] base_url", &what))?;
         }
         self.validate_journal(path)?;
+        crate::costs::validate(&self.costs, path)?;
         Ok(())
     }
 }

@@ -62,6 +62,10 @@ weekly_review_day = "sunday"      # Journal/YYYY-Www.md on this weekday; "" = no
 #                                 # $ASTRA_HOME/secrets.env (`astra secrets set NAME`), then:
 # env_file = ""                   # a .env of yours to read keys from (mode 0600)
 
+[costs]                           # prices for stats.cost_usd (USD); defaults for the known models, 0 for local ones
+# "whisper-1" = { per_audio_minute = 0.006 }
+# "gpt-4o-mini" = { per_million_input = 0.15, per_million_output = 0.60 }
+
 [jobs.voiceMemo]
 enabled = true
 schedule = "*/5 * * * *"

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod config_edit;
+pub mod costs;
 pub mod exit;
 pub mod fsutil;
 pub mod init;

@@ -63,6 +63,7 @@ fn setup(ctx: &Ctx, args: SetupArgs) -> Result<u8> {
     })?;
     let client = NotionClient::new(&cfg.base_url, token, &cfg.token_env);
     let done = schema::ensure(&client, &cfg)?;
+    schema::save_cached(&schema::cache_path(&ctx.paths.cache), &cfg, &done.databases);
     writes.extend(done.new_ids.iter().cloned());
     let changed = !writes.is_empty() && schema::write_ids(path, &writes)?;
     let target_is_notion = config.sync.target == crate::config::SyncTarget::Notion;

@@ -222,6 +222,8 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
             Some(e),
         ),
     };
+    let mut stats = stats;
+    stats.add_usage(&config.costs);
     let result = RunResult {
         job_name: id.name.to_string(),
         run_id,

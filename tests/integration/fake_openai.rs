@@ -69,6 +69,9 @@ pub struct Faults {
     /// Answer every transcription with this text and a running number, without
     /// decoding the audio: throughput runs measure the client, not the fake's ffmpeg.
     pub quick_transcript: Option<String>,
+    /// Every request is refused as OpenAI refuses an account out of credit: 429
+    /// `insufficient_quota`.
+    pub out_of_quota: bool,
 }
 
 struct Shared {
@@ -222,6 +225,12 @@ fn handle(shared: &Shared, mut req: tiny_http::Request) {
     }
     let answer = match check_key(shared, &req) {
         Some(refused) => refused,
+        None if faults.out_of_quota => Answer::error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+            "insufficient_quota",
+            Some("insufficient_quota"),
+        ),
         None => match endpoint {
             "transcriptions" => {
                 let ct = header(&req, "Content-Type").unwrap_or_default();

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
 mod cli;
+mod costs;
 mod crash;
 mod fake_notion;
 mod fake_openai;
@@ -8,6 +9,7 @@ mod harness;
 mod journal;
 mod journal_notion;
 mod notion;
+mod notion_requests;
 mod openai;
 mod pipeline;
 mod recorder;

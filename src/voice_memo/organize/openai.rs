@@ -136,6 +136,7 @@ fn answer_text(r: &ChatReply) -> String {
 fn item_error(e: &ApiError) -> ItemError {
     let msg = format!("organizing: {}", e.message);
     match e.status {
+        _ if e.out_of_quota => ItemError::deferred(msg),
         Some(400 | 413 | 422) => ItemError::permanent(msg),
         _ => ItemError::transient(msg),
     }
