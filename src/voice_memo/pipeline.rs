@@ -56,6 +56,9 @@ fn organizer(cfg: &Config) -> Result<Box<dyn Organizer>> {
         OrganizationProvider::Openai => Box::new(
             super::organize::openai::OpenAiOrganizer::from_config(&cfg.organization)?,
         ),
+        OrganizationProvider::Gemini => Box::new(
+            super::organize::gemini::GeminiOrganizer::from_config(&cfg.organization)?,
+        ),
     })
 }
 
@@ -326,6 +329,10 @@ impl Pipeline {
         }
         if fresh {
             self.spend(item.audio_seconds, None);
+            if let Some(t) = transcribe::gemini::take_tokens(&cache) {
+                item.tokens = Some(item.tokens.unwrap_or_default() + t);
+                self.spend(None, Some(t));
+            }
         }
         if item.stage.is_none() {
             item.stage = Some(Stage::Transcribed);
@@ -345,7 +352,13 @@ impl Pipeline {
             crash_point("organized");
         }
         if org.discard {
-            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
+            self.finish(c, item, Destination::Invalid, ItemStatus::Discarded)?;
+            // The transcriber's verdict (Gemini's garbage reason) says why.
+            if let Some(d) = transcribe::gemini::discarded(&cache) {
+                item.last_error = Some(format!("discarded: {}", d.reason));
+                self.save(&c.name, item)?;
+            }
+            return Ok(());
         }
         ItemError::check_stop()?;
         if item.stage < Some(Stage::Synced) {
@@ -433,6 +446,9 @@ impl Pipeline {
             .and_then(|b| serde_json::from_slice(&b).ok())
         {
             return Ok((org, Usage::default()));
+        }
+        if let Some(d) = transcribe::gemini::discarded(cache) {
+            return Ok((d.organization(), Usage::default()));
         }
         let categories = self.categories()?;
         let input = OrganizeInput {
