@@ -14,7 +14,7 @@ use super::http::{self, HttpError, RetryPolicy};
 use super::openai::truncate;
 use crate::config::{GEMINI_KEY_ENV, GOOGLE_KEY_ENV};
 use anyhow::Result;
-use reqwest::blocking::{Body, Client, RequestBuilder, Response};
+use reqwest::blocking::{Body, Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::fmt;
@@ -150,6 +150,12 @@ pub struct FileInfo {
     pub size_bytes: Option<String>,
 }
 
+/// A successful answer: its headers and body.
+struct Answer {
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
 /// A client for one Gemini endpoint.
 #[derive(Debug, Clone)]
 pub struct GeminiClient {
@@ -257,8 +263,7 @@ impl GeminiClient {
     pub fn generate(&self, model: &str, body: &Value) -> Result<Generated, GeminiError> {
         let url = self.url(&format!("{}:generateContent", model_path(model)));
         let build = || self.authorize(self.generate_http.post(&url).json(body));
-        let resp = self.send(&build, "generateContent", model)?;
-        let text = self.body_text(resp)?;
+        let text = self.send(&build, "generateContent", model)?.text;
         parse_generated(&text).map_err(|e| {
             GeminiError::local(
                 format!(
@@ -275,8 +280,7 @@ impl GeminiClient {
     pub fn model(&self, model: &str) -> Result<Value, GeminiError> {
         let url = self.url(&model_path(model));
         let build = || self.authorize(self.short_http.get(&url));
-        let resp = self.send(&build, "model lookup", model)?;
-        let text = self.body_text(resp)?;
+        let text = self.send(&build, "model lookup", model)?.text;
         serde_json::from_str(&text).map_err(|e| {
             GeminiError::local(
                 format!(
@@ -334,9 +338,9 @@ impl GeminiClient {
                 .header("X-Goog-Upload-Header-Content-Type", mime)
                 .json(&meta)
         };
-        let resp = self.send(&build, "file upload (start)", "")?;
-        let upload_url = resp
-            .headers()
+        let started = self.send(&build, "file upload (start)", "")?;
+        let upload_url = started
+            .headers
             .get("x-goog-upload-url")
             .and_then(|v| v.to_str().ok())
             .map(String::from)
@@ -361,7 +365,6 @@ impl GeminiClient {
         let build = || {
             let rb = self
                 .authorize(self.upload_http.post(&upload_url))
-                .header("Content-Length", len.to_string())
                 .header("X-Goog-Upload-Offset", "0")
                 .header("X-Goog-Upload-Command", "upload, finalize");
             match body.lock().ok().and_then(|mut b| b.take()) {
@@ -371,7 +374,16 @@ impl GeminiClient {
         };
         let resp =
             http::send(&build, &one, None).map_err(|e| self.describe(&e, "file upload", ""))?;
-        let text = self.body_text(resp)?;
+        let text = resp.text().map_err(|e| {
+            GeminiError::local(
+                format!(
+                    "reading the upload's answer from {}: {}",
+                    self.host(),
+                    e.without_url()
+                ),
+                Fault::Transient,
+            )
+        })?;
         #[derive(Deserialize)]
         struct Uploaded {
             file: FileInfo,
@@ -394,8 +406,7 @@ impl GeminiClient {
     pub fn file(&self, name: &str) -> Result<FileInfo, GeminiError> {
         let url = self.url(&file_path(name));
         let build = || self.authorize(self.short_http.get(&url));
-        let resp = self.send(&build, "file lookup", "")?;
-        let text = self.body_text(resp)?;
+        let text = self.send(&build, "file lookup", "")?.text;
         serde_json::from_str(&text).map_err(|e| {
             GeminiError::local(
                 format!(
@@ -459,7 +470,7 @@ impl GeminiClient {
         build: &dyn Fn() -> RequestBuilder,
         what: &str,
         model: &str,
-    ) -> Result<Response, GeminiError> {
+    ) -> Result<Answer, GeminiError> {
         let one = RetryPolicy {
             max_tries: 1,
             ..self.policy
@@ -468,7 +479,16 @@ impl GeminiClient {
         loop {
             tries += 1;
             let e = match http::send(build, &one, None) {
-                Ok(resp) => return Ok(resp),
+                // The body is part of the try: a connection dropped mid-answer is retried.
+                Ok(resp) => {
+                    let headers = resp.headers().clone();
+                    match resp.text() {
+                        Ok(text) => return Ok(Answer { headers, text }),
+                        Err(e) => {
+                            HttpError::Transport(format!("reading the answer: {}", e.without_url()))
+                        }
+                    }
+                }
                 Err(e) => e,
             };
             let err = self.describe(&e, what, model);
@@ -494,19 +514,6 @@ impl GeminiClient {
             );
             std::thread::sleep(wait);
         }
-    }
-
-    fn body_text(&self, resp: Response) -> Result<String, GeminiError> {
-        resp.text().map_err(|e| {
-            GeminiError::local(
-                format!(
-                    "reading the answer from {}: {}",
-                    self.host(),
-                    self.scrub(&e.without_url().to_string())
-                ),
-                Fault::Transient,
-            )
-        })
     }
 
     /// Removes the key from any text that will be shown (a server may echo it).

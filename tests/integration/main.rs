@@ -1,9 +1,11 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
 mod cli;
 mod crash;
+mod fake_gemini;
 mod fake_notion;
 mod fake_openai;
 mod faults;
+mod gemini;
 mod harness;
 mod journal;
 mod journal_notion;
