@@ -654,10 +654,10 @@ fn parse_error(body: &str) -> ParsedError {
         let ty = d["@type"].as_str().unwrap_or("");
         if ty.ends_with("google.rpc.RetryInfo") {
             out.retry_delay = d["retryDelay"].as_str().and_then(parse_duration);
-        } else if ty.ends_with("google.rpc.ErrorInfo") {
-            if let Some(r) = d["reason"].as_str() {
-                out.reasons.push(r.to_string());
-            }
+        } else if ty.ends_with("google.rpc.ErrorInfo")
+            && let Some(r) = d["reason"].as_str()
+        {
+            out.reasons.push(r.to_string());
         }
     }
     out
@@ -921,8 +921,7 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
         std::thread::spawn(move || {
-            let mut i = 0;
-            for mut req in srv.incoming_requests() {
+            for (i, mut req) in srv.incoming_requests().enumerate() {
                 let key = req
                     .headers()
                     .iter()
@@ -936,7 +935,6 @@ mod tests {
                 let _ = req.as_reader().read_to_end(&mut one.body);
                 s.lock().unwrap().push(one);
                 let (status, body) = script[i.min(script.len() - 1)];
-                i += 1;
                 let _ =
                     req.respond(tiny_http::Response::from_string(body).with_status_code(status));
             }

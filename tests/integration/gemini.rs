@@ -126,26 +126,8 @@ fn a_30_mb_recording_goes_through_the_files_api_and_the_file_is_deleted() {
     let t = Test::new()
         .config(&config(&fake.url))
         .env("GEMINI_API_KEY", KEY);
-    // 80 s at 96 kHz stereo 16-bit: 30.7 MB, over the 20 MB a request may carry.
-    let src = t.dir.path().join("src.wav");
-    fs::write(
-        &src,
-        tone_wav(&[(None, 1.0), (Some(660), 4.0), (None, 75.0)]),
-    )
-    .unwrap();
     let name = "20260114 180000-GEMBIG01.wav";
-    let big = t.inbox.join(name);
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-        .arg(&src)
-        .args(["-ar", "96000", "-ac", "2", "-c:a", "pcm_s16le"])
-        .arg(&big)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    age(&big, 120);
-    let size = fs::metadata(&big).unwrap().len();
-    assert!(size > 30_000_000, "{size}");
+    let size = big_recording(&t, name);
     let r = t.run("voice-memo", &["--json", "-v"]);
     r.success();
     let journal = Test::tree(&t.vault.join("Journal"));
@@ -175,6 +157,65 @@ fn a_30_mb_recording_goes_through_the_files_api_and_the_file_is_deleted() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_key_in_header_only(&fake);
     assert_no_key(&t, &[&r]);
+}
+
+/// An 80 s recording at 96 kHz stereo 16-bit in the inbox: 30.7 MB, over the 20 MB a
+/// request may carry. Its one tone is 660 Hz. Returns its size.
+fn big_recording(t: &Test, name: &str) -> u64 {
+    let src = t.dir.path().join("src.wav");
+    fs::write(
+        &src,
+        tone_wav(&[(None, 1.0), (Some(660), 4.0), (None, 75.0)]),
+    )
+    .unwrap();
+    let big = t.inbox.join(name);
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
+        .arg(&src)
+        .args(["-ar", "96000", "-ac", "2", "-c:a", "pcm_s16le"])
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    age(&big, 120);
+    let size = fs::metadata(&big).unwrap().len();
+    assert!(size > 30_000_000, "{size}");
+    size
+}
+
+#[test]
+fn an_upload_interrupted_by_a_crash_is_reused_by_the_next_run_then_deleted() {
+    let fake = FakeGemini::start(KEY);
+    fake.hears(660, "journal the upload survived a crash");
+    let t = Test::new()
+        .config(&config(&fake.url))
+        .env("GEMINI_API_KEY", KEY);
+    let name = "20260114 190000-GEMCRASH.wav";
+    big_recording(&t, name);
+    let crashed = t
+        .command("voice-memo")
+        .env("ASTRA_TEST_CRASH_AT", "gemini-uploaded")
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success(), "aborted after the upload");
+    assert_eq!(fake.live_files().len(), 1, "uploaded, not used yet");
+    let r = t.run("voice-memo", &["--json", "--retry-now"]);
+    r.success();
+    assert_eq!(
+        fake.ok_calls("upload").len(),
+        1,
+        "the file was reused, not uploaded again"
+    );
+    assert!(fake.live_files().is_empty(), "and deleted after use");
+    let journal = Test::tree(&t.vault.join("Journal"));
+    let day = t.vault_file(&format!("Journal/{}", journal[0]));
+    assert_eq!(
+        day.matches("the upload survived a crash").count(),
+        1,
+        "{day}"
+    );
+    assert_eq!(t.item(name)["status"], "completed");
 }
 
 #[test]

@@ -221,6 +221,7 @@ impl GeminiTranscriber {
         let bytes = serde_json::to_vec(&rec).map_err(|e| ItemError::transient(e.to_string()))?;
         fsutil::atomic_replace(record, &bytes, 0o600)?;
         tracing::info!(file = %ctx.display, gemini_file = %rec.name, bytes = len, "uploaded to Gemini's Files API");
+        crate::voice_memo::pipeline::crash_point("gemini-uploaded");
         let active = self.client.wait_active(uploaded).map_err(|e| {
             self.forget(record, ctx.display);
             item_error(ctx.display, &e)
