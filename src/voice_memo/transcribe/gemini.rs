@@ -630,6 +630,93 @@ mod tests {
         );
     }
 
+    /// 16 kHz mono WAV: 1.5 s of tone, 1 s of silence, 1.5 s of tone.
+    fn tone_silence_tone() -> Vec<u8> {
+        let samples: Vec<i16> = (0..64_000)
+            .map(|i| {
+                let t = i as f64 / 16_000.0;
+                if (1.5..2.5).contains(&t) {
+                    0
+                } else {
+                    ((t * 440.0 * std::f64::consts::TAU).sin() * 10_000.0) as i16
+                }
+            })
+            .collect();
+        let mut v = b"RIFF".to_vec();
+        v.extend_from_slice(&(36 + 128_000u32).to_le_bytes());
+        v.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x01\0");
+        v.extend_from_slice(&16_000u32.to_le_bytes());
+        v.extend_from_slice(&32_000u32.to_le_bytes());
+        v.extend_from_slice(b"\x02\0\x10\0data");
+        v.extend_from_slice(&128_000u32.to_le_bytes());
+        v.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
+        v
+    }
+
+    #[test]
+    fn a_recording_longer_than_a_request_takes_is_cut_and_joined() {
+        let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", srv.server_addr().to_ip().unwrap());
+        let inline = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = inline.clone();
+        std::thread::spawn(move || {
+            for (i, mut req) in srv.incoming_requests().enumerate() {
+                let mut body = Vec::new();
+                let _ = req.as_reader().read_to_end(&mut body);
+                let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+                seen.lock()
+                    .unwrap()
+                    .push(v["contents"][0]["parts"][0]["inline_data"]["mime_type"].clone());
+                let verdict = json!({"transcript": format!("piece{}", i + 1), "confidence": 90, "is_garbage": false, "garbage_reason": null, "language": "en"});
+                let answer = json!({"candidates": [{"content": {"parts": [{"text": verdict.to_string()}]}, "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5}});
+                let _ = req.respond(tiny_http::Response::from_string(answer.to_string()));
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let audio = dir.path().join("long.wav");
+        std::fs::write(&audio, tone_silence_tone()).unwrap();
+        let cache = dir.path().join("cache");
+        let ctx = TranscribeCtx {
+            display: "long.wav",
+            cache_dir: &cache,
+        };
+        let t = GeminiTranscriber::new(
+            GeminiClient::new(&url, "k-1234".into(), "K"),
+            &TranscriptionConfig::default(),
+        )
+        .with_max_seconds(3.0);
+        assert_eq!(
+            t.transcribe(&audio, &ctx).unwrap().as_deref(),
+            Some("piece1 piece2")
+        );
+        let plan: Plan =
+            serde_json::from_slice(&std::fs::read(cache.join("chunks/plan.json")).unwrap())
+                .unwrap();
+        assert_eq!(plan.ranges.len(), 2, "{plan:?}");
+        assert!(
+            (1.5..=2.5).contains(&plan.ranges[0][1]),
+            "cut in the silence: {plan:?}"
+        );
+        assert_eq!(
+            *inline.lock().unwrap(),
+            vec![json!("audio/wav"), json!("audio/wav")]
+        );
+        assert_eq!(
+            take_tokens(&cache),
+            Some(crate::state::Tokens {
+                prompt: 20,
+                completion: 10
+            })
+        );
+        assert_eq!(discarded(&cache), None);
+        // A second run reuses the pieces' verdicts.
+        assert_eq!(
+            t.transcribe(&audio, &ctx).unwrap().as_deref(),
+            Some("piece1 piece2")
+        );
+        assert_eq!(inline.lock().unwrap().len(), 2, "nothing asked again");
+    }
+
     #[test]
     fn mime_types_come_from_the_content() {
         assert_eq!(mime_of("mp4"), Some(("audio/mp4", "m4a")));
