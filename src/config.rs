@@ -946,6 +946,16 @@ mod tests {
         .unwrap();
         assert_eq!(c.transcription.base_url, "http://127.0.0.1:9/");
         assert_eq!(c.transcription.api_key_env, "MY_KEY");
+        let c = Config::parse(
+            "transcription.provider = \"gemini\"\norganization.provider = \"gemini\"\njournal.summary_provider = \"gemini\"\n[voice_memo]\nsettle_seconds = 1\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.organization.base_url, GEMINI_BASE_URL,
+            "README's three lines"
+        );
+        assert_eq!(c.journal.summary_provider, SummaryProvider::Gemini);
         let e = err("[transcription]\nmin_confidence = 101\n");
         assert!(e.contains("[transcription] min_confidence"), "{e}");
         let e = err("[organization]\nprovider = \"gemini\"\nbase_url = \"googleapis\"\n");
