@@ -539,6 +539,10 @@ pub fn validate(text: &str) -> Result<Verdict, String> {
 /// A refused request for this audio will be refused again; key, project and server
 /// trouble can be fixed meanwhile, so the memo waits.
 fn item_error(display: &str, e: &GeminiError) -> ItemError {
+    // A wait cut short by the run stopping is not an attempt.
+    if let Err(stop) = ItemError::check_stop() {
+        return stop;
+    }
     let msg = format!("{display}: {}", e.message);
     match e.fault {
         Fault::Request => ItemError::permanent(msg),
