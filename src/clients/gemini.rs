@@ -148,6 +148,8 @@ pub struct FileInfo {
     pub state: String,
     #[serde(default)]
     pub size_bytes: Option<String>,
+    #[serde(default)]
+    pub display_name: String,
 }
 
 /// A successful answer: its headers and body.
@@ -416,6 +418,43 @@ impl GeminiClient {
                 Fault::Transient,
             )
         })
+    }
+
+    /// `GET v1beta/files`: every file the key's project holds (all pages).
+    pub fn list_files(&self) -> Result<Vec<FileInfo>, GeminiError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            #[serde(default)]
+            files: Vec<FileInfo>,
+            #[serde(default)]
+            next_page_token: Option<String>,
+        }
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..50 {
+            let mut url = self.url("files?pageSize=100");
+            if let Some(t) = &token {
+                url.push_str(&format!("&pageToken={t}"));
+            }
+            let build = || self.authorize(self.short_http.get(&url));
+            let text = self.send(&build, "file listing", "")?.text;
+            let page: Page = serde_json::from_str(&text).map_err(|e| {
+                GeminiError::local(
+                    format!(
+                        "{} answered the file listing with bad JSON: {e}",
+                        self.host()
+                    ),
+                    Fault::Transient,
+                )
+            })?;
+            out.extend(page.files);
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Waits while the file is `PROCESSING`; the file once `ACTIVE`.

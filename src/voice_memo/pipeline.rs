@@ -80,7 +80,8 @@ pub fn backoff(attempts: u32) -> ChronoDuration {
 /// Test hook: `ASTRA_TEST_CRASH_AT=<point>` aborts the process there, as a power cut
 /// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`,
 /// `notion-page-created` (a Notion page made, its id not saved yet), `gemini-uploaded`
-/// (audio in Gemini's Files API, not used or deleted yet).
+/// (audio in Gemini's Files API, not used or deleted yet), `gemini-uploaded-unrecorded`
+/// (uploaded, its name not recorded yet).
 pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT

@@ -229,6 +229,7 @@ fn handle(shared: &Shared, mut req: tiny_http::Request) {
         ("GET", p) if p.starts_with("/v1beta/models/") => "model",
         ("POST", "/upload/v1beta/files") if url.contains("upload_id=") => "upload",
         ("POST", "/upload/v1beta/files") => "upload-start",
+        ("GET", "/v1beta/files") => "list",
         ("GET", p) if p.starts_with("/v1beta/files/") => "file",
         ("DELETE", p) if p.starts_with("/v1beta/files/") => "delete",
         _ => "",
@@ -254,6 +255,7 @@ fn handle(shared: &Shared, mut req: tiny_http::Request) {
             "upload-start" => upload_start(shared, &req, &body),
             "upload" => upload(shared, &req, &url, body),
             "file" => file(shared, &path),
+            "list" => list(shared, &url),
             "delete" => delete(shared, &path),
             _ => Answer::error(
                 404,
@@ -458,6 +460,27 @@ fn upload(shared: &Shared, req: &tiny_http::Request, url: &str, body: Vec<u8>) -
     let mut a = Answer::json(200, json!({"file": info}).to_string());
     a.headers.push(("X-Goog-Upload-Status", "final".into()));
     a
+}
+
+/// `GET v1beta/files`, two files a page (so a client must follow `nextPageToken`).
+fn list(shared: &Shared, url: &str) -> Answer {
+    let start: usize = url
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("pageToken="))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let files = shared.files.lock().unwrap();
+    let live: Vec<Value> = files
+        .values()
+        .filter(|f| !f.deleted)
+        .map(|f| file_json(f, &shared.url))
+        .collect();
+    let page: Vec<Value> = live.iter().skip(start).take(2).cloned().collect();
+    let mut body = json!({"files": page});
+    if start + 2 < live.len() {
+        body["nextPageToken"] = json!((start + 2).to_string());
+    }
+    Answer::json(200, body.to_string())
 }
 
 fn file_name_of(path: &str) -> String {

@@ -219,6 +219,37 @@ fn an_upload_interrupted_by_a_crash_is_reused_by_the_next_run_then_deleted() {
 }
 
 #[test]
+fn an_upload_a_crash_left_unrecorded_is_found_by_name_and_deleted() {
+    let fake = FakeGemini::start(KEY);
+    fake.hears(660, "journal nothing piles up");
+    let t = Test::new()
+        .config(&config(&fake.url))
+        .env("GEMINI_API_KEY", KEY);
+    let name = "20260114 191500-GEMSTRAY.wav";
+    big_recording(&t, name);
+    let crashed = t
+        .command("voice-memo")
+        .env("ASTRA_TEST_CRASH_AT", "gemini-uploaded-unrecorded")
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    assert_eq!(
+        fake.live_files().len(),
+        1,
+        "uploaded, its name not recorded"
+    );
+    t.run("voice-memo", &["--json", "--retry-now"]).success();
+    assert_eq!(fake.ok_calls("upload").len(), 2, "uploaded again");
+    assert!(fake.ok_calls("list").len() >= 1);
+    assert!(
+        fake.live_files().is_empty(),
+        "the stray and the new upload are both deleted"
+    );
+    assert_eq!(t.item(name)["status"], "completed");
+}
+
+#[test]
 fn a_garbage_verdict_or_low_confidence_sends_the_memo_to_invalid_with_the_reason() {
     let fake = FakeGemini::start(KEY);
     let noise = "20260114 070000-GEMNOISE.wav";

@@ -202,6 +202,7 @@ impl GeminiTranscriber {
             ));
         }
         let display_name = format!("astra-{}", ctx.display);
+        self.delete_strays(&display_name, ctx.display);
         let uploaded = self
             .client
             .upload_file(file, mime, &display_name)
@@ -217,6 +218,7 @@ impl GeminiTranscriber {
             bytes: len,
             source,
         };
+        crate::voice_memo::pipeline::crash_point("gemini-uploaded-unrecorded");
         fsutil::create_private_dir(ctx.cache_dir)?;
         let bytes = serde_json::to_vec(&rec).map_err(|e| ItemError::transient(e.to_string()))?;
         fsutil::atomic_replace(record, &bytes, 0o600)?;
@@ -261,6 +263,28 @@ impl GeminiTranscriber {
         }
         self.forget(record, display);
         None
+    }
+
+    /// Deletes files an earlier attempt uploaded for this memo but never recorded (a
+    /// crash between the upload's answer and its record), found by their display name.
+    fn delete_strays(&self, display_name: &str, memo: &str) {
+        let files = match self.client.list_files() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(file = %memo, error = %e.message, "could not list Gemini's files");
+                return;
+            }
+        };
+        for f in files.iter().filter(|f| f.display_name == display_name) {
+            match self.client.delete_file(&f.name) {
+                Ok(()) => {
+                    tracing::info!(file = %memo, gemini_file = %f.name, "deleted audio an interrupted run had uploaded")
+                }
+                Err(e) => {
+                    tracing::debug!(file = %memo, gemini_file = %f.name, error = %e.message, "could not delete a stray upload")
+                }
+            }
+        }
     }
 
     /// Deletes the recorded upload and its record (a file already gone is fine).
