@@ -355,7 +355,8 @@ fn gemini_with_30_percent_faults_syncs_every_memo_exactly_once() {
     });
     let mut runs = Vec::new();
     for _ in 0..4 {
-        let r = t.run("voice-memo", &["--json", "--retry-now", "-v"]);
+        // -vv: debug logs, retries included, must not carry the key either.
+        let r = t.run("voice-memo", &["--json", "--retry-now", "-vv"]);
         runs.push(r);
         if names.iter().all(|n| t.item(n)["status"] == "completed") {
             break;
