@@ -16,22 +16,25 @@ max_attempts = 5                  # then the memo is dead-lettered (copied to fa
 concurrency = 4                   # memos in flight at once
 
 [transcription]
-provider = "auto"                 # auto | apple | sidecar | command | openai
+provider = "auto"                 # auto | apple | sidecar | command | openai | gemini
                                   # auto: Apple's transcript inside the .m4a, else a .txt/.srt/.vtt
                                   # beside the audio, else `command` when set, else openai when
                                   # its key is in the environment
 command = []                      # argv, no shell; {input} {input_wav} {output_base}
 # command = ["whisper-cli", "-m", "ggml-base.en.bin", "-f", "{input_wav}", "-otxt", "-of", "{output_base}"]
 command_timeout_seconds = 900     # also the limit for each ffmpeg step
-base_url = "https://api.openai.com/v1"   # any OpenAI-compatible server (Groq, whisper.cpp, LocalAI…)
+base_url = "https://api.openai.com/v1"   # any OpenAI-compatible server (Groq, whisper.cpp, LocalAI…);
+                                  # with provider = "gemini" these three, left as they are, mean Gemini's:
+                                  # generativelanguage.googleapis.com, gemini-2.5-flash, GEMINI_API_KEY
 model = "whisper-1"
 api_key_env = "OPENAI_API_KEY"    # the variable holding the key; "" for a local server
 language = ""                     # optional ISO-639-1 hint
 response_format = "json"          # gpt-4o-*-transcribe take only json
 max_upload_mb = 25                # larger files are cut at silences and the transcripts joined
+min_confidence = 30               # gemini: a memo rated below this (0-100) is discarded to invalid/
 
 [organization]
-provider = "rules"                # rules (offline) | openai
+provider = "rules"                # rules (offline) | openai | gemini
 base_url = "https://api.openai.com/v1"   # Ollama: http://127.0.0.1:11434/v1
 model = "gpt-4o-mini"
 api_key_env = "OPENAI_API_KEY"
@@ -51,7 +54,7 @@ dir = "~/.astra/vault"            # an Obsidian vault works
 # journal_database_id = ""
 
 [journal]
-summary_provider = "extractive"   # extractive (offline: the day's most representative sentences) | openai
+summary_provider = "extractive"   # extractive (offline: the day's most representative sentences) | openai | gemini
 # base_url = ""                   # for openai; "" = [organization]'s base_url, model and api_key_env
 # model = ""
 # api_key_env = ""

@@ -314,6 +314,14 @@ pub fn from_env(
             None,
         );
         out.push('\n');
+        out.push_str("[journal]\n");
+        line(
+            &mut out,
+            "summary_provider",
+            &lit("gemini"),
+            "daily summaries by Gemini too ([organization]'s model and key)",
+        );
+        out.push('\n');
     } else if get("GARBAGE_CONFIDENCE_THRESHOLD").is_some() {
         skip(
             "GARBAGE_CONFIDENCE_THRESHOLD",
@@ -532,6 +540,16 @@ mod tests {
         assert_eq!(m.state_file, Path::new("/Users/me/.astra/state.json"));
         let report = serde_json::to_string(&m).unwrap();
         assert!(!report.contains("FAKE"), "{report}");
+        let c = crate::config::Config::parse(t, Path::new("c")).unwrap();
+        assert_eq!(
+            c.transcription.provider,
+            crate::config::TranscriptionProvider::Gemini
+        );
+        assert_eq!(
+            c.journal.summary_provider,
+            crate::config::SummaryProvider::Gemini
+        );
+        assert_eq!(c.transcription.min_confidence, 40);
     }
 
     #[test]

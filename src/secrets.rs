@@ -520,9 +520,22 @@ pub fn needed(config: &Config) -> Vec<Need> {
         TranscriptionProvider::Auto => add(&[&t.api_key_env], "transcription (auto)", false),
         _ => {}
     }
+    if t.provider == TranscriptionProvider::Gemini {
+        let google = crate::config::GOOGLE_KEY_ENV;
+        add(&[&t.api_key_env, google], "transcription (Gemini)", true);
+    }
     let o = &config.organization;
     if o.provider == OrganizationProvider::Openai {
         add(&[&o.api_key_env], "organization", openai_host(&o.base_url));
+    }
+    if o.provider == OrganizationProvider::Gemini {
+        let google = crate::config::GOOGLE_KEY_ENV;
+        add(&[&o.api_key_env, google], "organization (Gemini)", true);
+    }
+    if config.journal.summary_provider == SummaryProvider::Gemini {
+        let j = config.journal_gemini();
+        let google = crate::config::GOOGLE_KEY_ENV;
+        add(&[&j.api_key_env, google], "journal summary (Gemini)", true);
     }
     if config.journal.summary_provider == SummaryProvider::Openai {
         let j = config.journal_llm();

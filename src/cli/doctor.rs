@@ -123,6 +123,7 @@ fn remote_checks(cfg: &Config) -> Vec<Check> {
         let j = cfg.journal_llm();
         out.push(openai_check("journal summary", &j.base_url, &j.api_key_env));
     }
+    out.extend(gemini_checks(cfg));
     if cfg.sync.target == SyncTarget::Notion {
         out.extend(notion_checks(&cfg.sync.notion));
     }
@@ -490,4 +491,74 @@ fn transcriber_checks(cfg: &Config) -> Vec<Check> {
         ));
     }
     out
+}
+
+/// Each `gemini` provider: its key, and its model (`GET v1beta/models/{model}`).
+fn gemini_checks(cfg: &Config) -> Vec<Check> {
+    use crate::config::{OrganizationProvider, SummaryProvider};
+    let mut wanted = Vec::new();
+    let t = &cfg.transcription;
+    if t.provider == TranscriptionProvider::Gemini {
+        wanted.push((
+            "transcription",
+            t.base_url.clone(),
+            t.model.clone(),
+            t.api_key_env.clone(),
+        ));
+    }
+    let o = &cfg.organization;
+    if o.provider == OrganizationProvider::Gemini {
+        wanted.push((
+            "organization",
+            o.base_url.clone(),
+            o.model.clone(),
+            o.api_key_env.clone(),
+        ));
+    }
+    if cfg.journal.summary_provider == SummaryProvider::Gemini {
+        let j = cfg.journal_gemini();
+        wanted.push(("journal summary", j.base_url, j.model, j.api_key_env));
+    }
+    wanted
+        .into_iter()
+        .map(|(what, url, model, env)| gemini_check(what, &url, &model, &env))
+        .collect()
+}
+
+fn gemini_check(what: &str, base_url: &str, model: &str, key_env: &str) -> Check {
+    use crate::clients::gemini::GeminiClient;
+    let name = format!("{what} (gemini)");
+    let client = match GeminiClient::from_env(base_url, key_env, what) {
+        Ok(c) => c.with_policy(crate::clients::http::RetryPolicy {
+            max_tries: 2,
+            ..Default::default()
+        }),
+        Err(e) => {
+            return Check::fail(
+                &name,
+                format!("{e:#}"),
+                format!("export {key_env}=<your key> from https://aistudio.google.com/apikey"),
+            );
+        }
+    };
+    match client.model(model) {
+        Ok(m) => {
+            let shown = m["displayName"].as_str().unwrap_or(model);
+            Check::pass(
+                &name,
+                format!(
+                    "{}: key accepted, model {model} ({shown}) available",
+                    client.host()
+                ),
+            )
+        }
+        Err(e) => Check::fail(
+            &name,
+            e.message.clone(),
+            format!(
+                "fix {key_env} or [{}] model",
+                what.split(' ').next().unwrap_or(what)
+            ),
+        ),
+    }
 }

@@ -133,10 +133,8 @@ fn from_env(ctx: &Ctx, env: &Path, force: bool) -> Result<u8> {
             env.display()
         ))
     })?;
-    if !m.gemini {
-        crate::config::Config::parse(&m.config_text, &ctx.paths.config)
-            .context("the config made from the .env does not load (a bug: please report it)")?;
-    }
+    crate::config::Config::parse(&m.config_text, &ctx.paths.config)
+        .context("the config made from the .env does not load (a bug: please report it)")?;
     let path = &ctx.paths.config;
     if path.exists() && !force {
         let msg = format!(

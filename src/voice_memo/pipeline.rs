@@ -60,6 +60,9 @@ fn organizer(cfg: &Config) -> Result<Box<dyn Organizer>> {
         OrganizationProvider::Openai => Box::new(
             super::organize::openai::OpenAiOrganizer::from_config(&cfg.organization)?,
         ),
+        OrganizationProvider::Gemini => Box::new(
+            super::organize::gemini::GeminiOrganizer::from_config(&cfg.organization)?,
+        ),
     })
 }
 
@@ -80,7 +83,9 @@ pub fn backoff(attempts: u32) -> ChronoDuration {
 
 /// Test hook: `ASTRA_TEST_CRASH_AT=<point>` aborts the process there, as a power cut
 /// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`,
-/// `notion-page-created` (a Notion page made, its id not saved yet).
+/// `notion-page-created` (a Notion page made, its id not saved yet), `gemini-uploaded`
+/// (audio in Gemini's Files API, not used or deleted yet), `gemini-uploaded-unrecorded`
+/// (uploaded, its name not recorded yet).
 pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -366,6 +371,10 @@ impl Pipeline {
                     item.audio_seconds.unwrap_or(0.0),
                 );
             }
+            if let Some(t) = transcribe::gemini::take_tokens(&cache) {
+                item.tokens = Some(item.tokens.unwrap_or_default() + t);
+                self.spend(None, Some(t));
+            }
         }
         if item.stage.is_none() {
             item.stage = Some(Stage::Transcribed);
@@ -385,7 +394,13 @@ impl Pipeline {
             crash_point("organized");
         }
         if org.discard {
-            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
+            self.finish(c, item, Destination::Invalid, ItemStatus::Discarded)?;
+            // The transcriber's verdict (Gemini's garbage reason) says why.
+            if let Some(d) = transcribe::gemini::discarded(&cache) {
+                item.last_error = Some(format!("discarded: {}", d.reason));
+                self.save(&c.name, item)?;
+            }
+            return Ok(());
         }
         ItemError::check_stop()?;
         if item.stage < Some(Stage::Synced) {
@@ -478,6 +493,9 @@ impl Pipeline {
             .and_then(|b| serde_json::from_slice(&b).ok())
         {
             return Ok((org, Usage::default()));
+        }
+        if let Some(d) = transcribe::gemini::discarded(cache) {
+            return Ok((d.organization(), Usage::default()));
         }
         let categories = self.categories()?;
         let input = OrganizeInput {

@@ -543,7 +543,7 @@ fn hear(shared: &Shared, data: &[u8], ext: &str) -> Option<String> {
 }
 
 /// The frequency of each loud stretch (20 ms windows above -30 dB, at least 100 ms).
-fn tones(samples: &[i16]) -> Vec<u32> {
+pub fn tones(samples: &[i16]) -> Vec<u32> {
     const WIN: usize = SAMPLE_RATE / 50;
     let loud: Vec<bool> = samples
         .chunks(WIN)
@@ -696,7 +696,7 @@ fn chat(shared: &Shared, body: &[u8], call: &mut Call) -> Answer {
 
 /// A valid day summary of the first user message: its first entry's first sentence
 /// (after "Fake summary: "), mood `good`, how many entries as a theme.
-fn derived_summary(messages: &[Value]) -> String {
+pub fn derived_summary(messages: &[Value]) -> String {
     let user = messages
         .iter()
         .find(|m| m["role"] == "user")
@@ -721,7 +721,7 @@ fn derived_summary(messages: &[Value]) -> String {
 }
 
 /// A valid organization of the first user message's transcript.
-fn derived(messages: &[Value], schema: &Value) -> String {
+pub fn derived(messages: &[Value], schema: &Value) -> String {
     let user = messages
         .iter()
         .find(|m| m["role"] == "user")

@@ -2,9 +2,11 @@
 mod cli;
 mod costs;
 mod crash;
+mod fake_gemini;
 mod fake_notion;
 mod fake_openai;
 mod faults;
+mod gemini;
 mod harness;
 mod journal;
 mod journal_notion;
