@@ -19,6 +19,7 @@ pub mod init;
 pub mod jobs;
 pub mod journal;
 pub mod logging;
+pub mod models;
 pub mod paths;
 pub mod process;
 pub mod run;

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod failed;
 pub mod init;
 pub mod jobs;
+pub mod models;
 pub mod notion;
 pub mod output;
 pub mod schedule;
@@ -67,6 +68,9 @@ pub enum Command {
     /// Alerts: send a test message to the configured channels.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
+    /// Speech models for the built-in recognizer: list, pull, rm.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Install an agent skill file that teaches an AI agent this CLI.
@@ -102,6 +106,7 @@ pub fn run(cli: Cli) -> u8 {
             Command::Notion(c) => notion::run(&ctx, c),
             Command::Doctor(a) => doctor::run(&ctx, a),
             Command::Alert(c) => alert::run(&ctx, c),
+            Command::Models(c) => models::run(&ctx, c),
             Command::Completions(a) => completions::run(a),
             Command::Skill(c) => skill::run(&ctx, c),
         }
@@ -149,6 +154,10 @@ mod tests {
             "astra alert test",
             "astra alert test slack",
             "astra completions zsh",
+            "astra models list",
+            "astra models list --json",
+            "astra models pull base.en",
+            "astra models rm tiny.en",
             "astra skill install",
             "astra skill print",
             "astra --config /tmp/c.toml jobs list",
@@ -164,6 +173,8 @@ mod tests {
             "astra failed retry",
             "astra failed retry x --all",
             "astra completions tcsh",
+            "astra models pull",
+            "astra models rm",
             "astra frobnicate",
         ];
         for line in accepted {

@@ -16,3 +16,5 @@ mod runner;
 mod schedule;
 mod speech;
 mod throughput;
+mod whisper;
+mod whisper_model;
