@@ -297,15 +297,10 @@ fn fetch(
         if let Some(b) = bar {
             b.set_position(if append { have } else { 0 });
         }
-        match copy_body(&mut resp, &mut file, bar) {
-            Ok(()) => {
-                let now = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-                if now >= model.size {
-                    return Ok(reconnects);
-                }
-                tracing::warn!(model = model.name, at = now, "model download: the connection ended early; resuming");
-                last_error = Some(format!("the connection ended at byte {now} of {}", model.size));
-            }
+        let room = model.size.saturating_sub(if append { have } else { 0 });
+        match copy_body(&mut resp, &mut file, room, bar) {
+            // The whole answer arrived: whatever its size, the checksum decides.
+            Ok(()) => return Ok(reconnects),
             Err(BodyError::Write(e)) => {
                 return Err(e).with_context(|| format!("writing {}", part.display()));
             }
@@ -341,13 +336,17 @@ enum BodyError {
     Stopped,
 }
 
+/// Copies the body into `file`; stops a little past `room` bytes (a file larger than
+/// the catalogue's is not the model, and the checksum will say so).
 fn copy_body(
     resp: &mut impl Read,
     file: &mut File,
+    room: u64,
     bar: Option<&indicatif::ProgressBar>,
 ) -> Result<(), BodyError> {
     let mut buf = vec![0u8; 256 * 1024];
-    loop {
+    let mut written = 0u64;
+    while written <= room {
         if crate::run::stop::should_stop().is_some() {
             let _ = file.flush();
             return Err(BodyError::Stopped);
@@ -359,6 +358,7 @@ fn copy_body(
             Err(e) => return Err(BodyError::Read(e)),
         };
         file.write_all(&buf[..n]).map_err(BodyError::Write)?;
+        written += n as u64;
         if let Some(b) = bar {
             b.inc(n as u64);
         }
