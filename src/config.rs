@@ -781,7 +781,10 @@ mod tests {
         assert_eq!(c.transcription.provider, TranscriptionProvider::Whisper);
         assert!(!c.transcription.download_models);
         let e = err("[transcription]\nwhisper_model = \"medium\"\n");
-        assert!(e.contains("whisper_model") && e.contains("\"medium\" is not a model name"), "{e}");
+        assert!(
+            e.contains("whisper_model") && e.contains("\"medium\" is not a model name"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -99,6 +99,9 @@ mod tests {
             d.transcription.command_timeout_seconds
         );
         assert_eq!(c.transcription.whisper_model, d.transcription.whisper_model);
-        assert_eq!(c.transcription.download_models, d.transcription.download_models);
+        assert_eq!(
+            c.transcription.download_models,
+            d.transcription.download_models
+        );
     }
 }

@@ -434,7 +434,10 @@ fn whisper_check(ctx: &Ctx, cfg: &Config) -> Option<Check> {
         return Some(if t.provider == TranscriptionProvider::Whisper {
             Check::fail("whisper", detail, fix)
         } else {
-            Check::pass("whisper", format!("{detail}; auto uses the other providers"))
+            Check::pass(
+                "whisper",
+                format!("{detail}; auto uses the other providers"),
+            )
         });
     }
     let dir = crate::models::dir(&ctx.paths.home);
@@ -449,14 +452,25 @@ fn whisper_check(ctx: &Ctx, cfg: &Config) -> Option<Check> {
     let name = choice.name();
     let mib = |b: u64| format!("{:.0} MiB", b as f64 / 1048576.0);
     Some(match (std::fs::metadata(path), &choice) {
-        (Ok(m), crate::models::Choice::Catalogue(model, _)) if m.len() != model.size => Check::fail(
-            "whisper",
-            format!("model {name} at {} is {} bytes, not the catalogue's {}", path.display(), m.len(), model.size),
-            format!("astra models rm {name} && astra models pull {name}"),
-        ),
+        (Ok(m), crate::models::Choice::Catalogue(model, _)) if m.len() != model.size => {
+            Check::fail(
+                "whisper",
+                format!(
+                    "model {name} at {} is {} bytes, not the catalogue's {}",
+                    path.display(),
+                    m.len(),
+                    model.size
+                ),
+                format!("astra models rm {name} && astra models pull {name}"),
+            )
+        }
         (Ok(m), _) => Check::pass(
             "whisper",
-            format!("built in; model {name} installed ({}, {})", mib(m.len()), path.display()),
+            format!(
+                "built in; model {name} installed ({}, {})",
+                mib(m.len()),
+                path.display()
+            ),
         ),
         (Err(_), crate::models::Choice::Catalogue(model, _)) if t.download_models => Check::pass(
             "whisper",
@@ -468,7 +482,10 @@ fn whisper_check(ctx: &Ctx, cfg: &Config) -> Option<Check> {
         ),
         (Err(_), crate::models::Choice::Catalogue(..)) => Check::fail(
             "whisper",
-            format!("built in; model {name} not installed ({} missing) and download_models = false", path.display()),
+            format!(
+                "built in; model {name} not installed ({} missing) and download_models = false",
+                path.display()
+            ),
             format!("astra models pull {name}"),
         ),
         (Err(_), crate::models::Choice::File(_)) => Check::fail(

@@ -12,7 +12,9 @@ pub enum ModelsCommand {
     List,
     /// Download a catalogue model into $ASTRA_HOME/models (resumes a partial download;
     /// checks its sha256 before it is used).
-    #[command(after_help = "Examples:\n  astra models pull base.en\n  ASTRA_MODEL_BASE_URL=http://mirror.local astra models pull small.en\n\nThe URL is <base>/ggerganov/whisper.cpp/resolve/<pinned revision>/ggml-<name>.bin;\nASTRA_MODEL_BASE_URL replaces the base (https://huggingface.co).")]
+    #[command(
+        after_help = "Examples:\n  astra models pull base.en\n  ASTRA_MODEL_BASE_URL=http://mirror.local astra models pull small.en\n\nThe URL is <base>/ggerganov/whisper.cpp/resolve/<pinned revision>/ggml-<name>.bin;\nASTRA_MODEL_BASE_URL replaces the base (https://huggingface.co)."
+    )]
     Pull {
         /// A catalogue name: tiny.en, tiny, base.en, base, small.en, small, large-v3-turbo.
         name: String,
@@ -78,7 +80,11 @@ fn list(ctx: &Ctx, dir: &std::path::Path) -> Result<u8> {
                 } else {
                     "-".to_string()
                 };
-                let mark = if r.name == configured { " (configured)" } else { "" };
+                let mark = if r.name == configured {
+                    " (configured)"
+                } else {
+                    ""
+                };
                 vec![
                     format!("{}{mark}", r.name),
                     r.size.map(mib).unwrap_or_default(),
@@ -89,7 +95,10 @@ fn list(ctx: &Ctx, dir: &std::path::Path) -> Result<u8> {
             .collect(),
     );
     println!("{table}");
-    println!("Models live in {}. Download one with `astra models pull NAME`.", dir.display());
+    println!(
+        "Models live in {}. Download one with `astra models pull NAME`.",
+        dir.display()
+    );
     Ok(crate::exit::OK)
 }
 
@@ -127,7 +136,11 @@ fn pull(ctx: &Ctx, dir: &std::path::Path, name: &str) -> Result<u8> {
             "Model Pulled",
         );
     } else if status == "present" {
-        println!("{} is already installed and checked: {}", model.name, path.display());
+        println!(
+            "{} is already installed and checked: {}",
+            model.name,
+            path.display()
+        );
     } else {
         println!("{} installed: {}", model.name, path.display());
     }

@@ -146,7 +146,11 @@ mod tests {
     fn entries_are_well_formed() {
         for m in CATALOGUE {
             assert_eq!(m.sha256.len(), 64, "{}", m.name);
-            assert!(m.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                m.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(m.size > 70_000_000, "{}", m.name);
         }
         assert_eq!(find("base.en").unwrap().file_name(), "ggml-base.en.bin");

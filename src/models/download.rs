@@ -275,12 +275,17 @@ fn fetch(
             }
             200 => {
                 if have > 0 {
-                    tracing::info!(model = model.name, "the server ignored Range: downloading from the start");
+                    tracing::info!(
+                        model = model.name,
+                        "the server ignored Range: downloading from the start"
+                    );
                 }
                 false
             }
             416 => return Ok(reconnects),
-            404 => bail!("{url} answered 404 Not Found: the model is not there (check ASTRA_MODEL_BASE_URL)"),
+            404 => bail!(
+                "{url} answered 404 Not Found: the model is not there (check ASTRA_MODEL_BASE_URL)"
+            ),
             s if s >= 500 || s == 429 => {
                 last_error = Some(format!("{url} answered {status}"));
                 continue;

@@ -200,6 +200,11 @@ mod tests {
         assert_eq!(l.last().unwrap().name, "custom");
         let removed = remove(catalogue::find("base.en").unwrap(), d.path()).unwrap();
         assert_eq!(removed.len(), 1);
-        assert!(list(&d.path().join("none")).unwrap().iter().all(|x| !x.installed));
+        assert!(
+            list(&d.path().join("none"))
+                .unwrap()
+                .iter()
+                .all(|x| !x.installed)
+        );
     }
 }

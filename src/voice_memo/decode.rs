@@ -141,11 +141,13 @@ fn open(path: &Path) -> Result<Box<dyn FormatReader>, DecodeError> {
         .map(|p| p.format)
         .map_err(|e| match e {
             // No reader recognised it (the probe may read to the end looking).
-            SymError::Unsupported(_) => {
-                DecodeError::Unsupported(format!("{name}: a container the built-in decoder does not read"))
-            }
+            SymError::Unsupported(_) => DecodeError::Unsupported(format!(
+                "{name}: a container the built-in decoder does not read"
+            )),
             SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                DecodeError::Unsupported(format!("{name}: a container the built-in decoder does not read"))
+                DecodeError::Unsupported(format!(
+                    "{name}: a container the built-in decoder does not read"
+                ))
             }
             SymError::IoError(e) => DecodeError::Failed(format!("{name}: cannot read it: {e}")),
             e => DecodeError::Failed(format!("{name}: not readable audio: {e}")),
@@ -162,7 +164,10 @@ pub fn decode_track(path: &Path, choice: TrackChoice) -> Result<Audio, DecodeErr
     let (index, track, decoder) = match choice {
         TrackChoice::Index(i) => {
             let t = tracks.get(i).ok_or_else(|| {
-                DecodeError::Failed(format!("{name}: has no track {i} ({} tracks)", tracks.len()))
+                DecodeError::Failed(format!(
+                    "{name}: has no track {i} ({} tracks)",
+                    tracks.len()
+                ))
             })?;
             let d = registry.make(&t.codec_params, &dopts).map_err(|_| {
                 DecodeError::Unsupported(format!(
@@ -173,8 +178,11 @@ pub fn decode_track(path: &Path, choice: TrackChoice) -> Result<Audio, DecodeErr
             (i, t.clone(), d)
         }
         TrackChoice::FirstDecodable => {
-            let audio: Vec<(usize, &Track)> =
-                tracks.iter().enumerate().filter(|(_, t)| is_audio(t)).collect();
+            let audio: Vec<(usize, &Track)> = tracks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| is_audio(t))
+                .collect();
             let found = audio.iter().find_map(|(i, t)| {
                 registry
                     .make(&t.codec_params, &dopts)
@@ -218,7 +226,11 @@ pub fn decode_track(path: &Path, choice: TrackChoice) -> Result<Audio, DecodeErr
                 tracing::debug!(file = %name, error = %e, "stopped reading at a damaged packet");
                 break;
             }
-            Err(e) => return Err(DecodeError::Failed(format!("{name}: cannot read its audio: {e}"))),
+            Err(e) => {
+                return Err(DecodeError::Failed(format!(
+                    "{name}: cannot read its audio: {e}"
+                )));
+            }
         };
         if packet.track_id() != track.id {
             continue;
@@ -234,7 +246,11 @@ pub fn decode_track(path: &Path, choice: TrackChoice) -> Result<Audio, DecodeErr
                 bad_packets += 1;
                 continue;
             }
-            Err(e) => return Err(DecodeError::Failed(format!("{name}: decoding {codec}: {e}"))),
+            Err(e) => {
+                return Err(DecodeError::Failed(format!(
+                    "{name}: decoding {codec}: {e}"
+                )));
+            }
         };
         good_packets += 1;
         let spec = *decoded.spec();
@@ -254,7 +270,9 @@ pub fn decode_track(path: &Path, choice: TrackChoice) -> Result<Audio, DecodeErr
         )));
     }
     if rate == 0 && !mono.is_empty() {
-        return Err(DecodeError::Failed(format!("{name}: its audio has no sample rate")));
+        return Err(DecodeError::Failed(format!(
+            "{name}: its audio has no sample rate"
+        )));
     }
     let samples = resample(&mono, rate, SAMPLE_RATE)
         .map_err(|e| DecodeError::Failed(format!("{name}: resampling {rate} Hz to 16 kHz: {e}")))?;
@@ -284,8 +302,7 @@ fn downmix_into(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
 /// (rubato), compensating its delay so the output lines up with the input.
 pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
     use rubato::{
-        Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
-        WindowFunction,
+        Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
     };
     if from == to || input.is_empty() {
         return Ok(input.to_vec());
@@ -353,10 +370,16 @@ pub fn ffmpeg_16k_mono(path: &Path) -> Result<Audio, String> {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i"])
         .arg(path)
-        .args(["-vn", "-map", "0:a:0", "-ac", "1", "-ar", "16000", "-f", "f32le", "-"]);
+        .args([
+            "-vn", "-map", "0:a:0", "-ac", "1", "-ar", "16000", "-f", "f32le", "-",
+        ]);
     let o = process::run(&mut cmd, FFMPEG_TIMEOUT).map_err(|e: RunError| e.to_string())?;
     if !o.status.success() {
-        return Err(format!("ffmpeg failed ({}): {}", o.status, o.stderr_tail(300)));
+        return Err(format!(
+            "ffmpeg failed ({}): {}",
+            o.status,
+            o.stderr_tail(300)
+        ));
     }
     let samples = o
         .stdout
@@ -437,7 +460,11 @@ mod tests {
             let p = tone(dir.path(), name, codec);
             let a = decode_16k_mono(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(a.source_rate, 44_100, "{name}");
-            assert!(a.codec.starts_with(expect.split('_').next().unwrap()), "{name}: {}", a.codec);
+            assert!(
+                a.codec.starts_with(expect.split('_').next().unwrap()),
+                "{name}: {}",
+                a.codec
+            );
             check(&a);
         }
     }
@@ -456,7 +483,11 @@ mod tests {
     #[test]
     fn picks_the_first_decodable_audio_track() {
         let dir = tempfile::tempdir().unwrap();
-        let opus = tone(dir.path(), "o.mp4", &["-c:a", "libopus", "-ar", "48000", "-strict", "-2"]);
+        let opus = tone(
+            dir.path(),
+            "o.mp4",
+            &["-c:a", "libopus", "-ar", "48000", "-strict", "-2"],
+        );
         let aac = tone(dir.path(), "a.m4a", &["-c:a", "aac"]);
         // Track 0: opus (not decodable here), track 1: AAC.
         let both = dir.path().join("both.mp4");
@@ -508,7 +539,9 @@ mod tests {
         assert!((995.0..=1005.0).contains(&hz), "{hz}");
         // Aligned within half a millisecond: the sine starts at 0 going up, so its
         // next upward zero crossing is one period (16 samples) in.
-        let up = (1..40).find(|&i| out[i - 1] < 0.0 && out[i] >= 0.0).unwrap();
+        let up = (1..40)
+            .find(|&i| out[i - 1] < 0.0 && out[i] >= 0.0)
+            .unwrap();
         assert!((8..=24).contains(&up), "{up}: {:?}", &out[..20]);
         assert_eq!(resample(&input[..10], 16_000, 16_000).unwrap().len(), 10);
     }

@@ -329,9 +329,9 @@ impl Pipeline {
         ItemError::check_stop()?;
         let (transcript, fresh) = self.time("transcribe", || self.transcript(&memo, &cache))?;
         if item.audio_seconds.is_none() {
-            item.audio_seconds = transcript.audio_seconds.or_else(|| {
-                media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0)
-            });
+            item.audio_seconds = transcript
+                .audio_seconds
+                .or_else(|| media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0));
         }
         if item.language.is_none() {
             item.language = transcript.language.clone();

@@ -17,7 +17,11 @@ const SAID: &str = "Remind me to call the dentist tomorrow. I need to buy milk."
 
 fn run(cmd: &mut Command) {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// espeak-ng's voice as a 16-bit WAV.
@@ -78,7 +82,9 @@ fn log_text(t: &Test) -> String {
 
 #[test]
 fn spoken_memos_become_todos_with_the_built_in_recognizer() {
-    let Some(model) = crate::whisper_model::tiny_en() else { return };
+    let Some(model) = crate::whisper_model::tiny_en() else {
+        return;
+    };
     let t = with_model(&model, "");
     let names = [
         "20260114 101500-WHISPER1.m4a",
@@ -103,11 +109,29 @@ fn spoken_memos_become_todos_with_the_built_in_recognizer() {
         assert_eq!(item["status"], "completed", "{n}: {item}\n{}", r.stderr());
         assert_eq!(item["language"], "en", "{item}");
         assert!(item["audio_seconds"].as_f64().unwrap() > 2.0, "{item}");
-        assert_eq!(item["outputs"]["todos"].as_array().unwrap().len(), 2, "{n}: {item}\n{todos}");
+        assert_eq!(
+            item["outputs"]["todos"].as_array().unwrap().len(),
+            2,
+            "{n}: {item}\n{todos}"
+        );
     }
     let lines: Vec<&str> = todos.lines().filter(|l| l.starts_with("- [ ]")).collect();
-    assert_eq!(lines.iter().filter(|l| l.to_lowercase().contains("dentist")).count(), 3, "{todos}");
-    assert_eq!(lines.iter().filter(|l| l.to_lowercase().contains("milk")).count(), 3, "{todos}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.to_lowercase().contains("dentist"))
+            .count(),
+        3,
+        "{todos}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.to_lowercase().contains("milk"))
+            .count(),
+        3,
+        "{todos}"
+    );
     // Pure silence: whisper is not even asked; the memo is discarded.
     let item = t.item(silent);
     assert_eq!(item["status"], "discarded", "{item}");
@@ -124,8 +148,11 @@ fn spoken_memos_become_todos_with_the_built_in_recognizer() {
 /// connection after some bytes.
 struct ModelServer {
     url: String,
-    requests: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    requests: Arc<Requests>,
 }
+
+/// What the server saw: each request's path and `Range` header.
+type Requests = Mutex<Vec<(String, Option<String>)>>;
 
 impl ModelServer {
     fn start(file: Vec<u8>, drop_first_after: Option<usize>) -> ModelServer {
@@ -139,7 +166,12 @@ impl ModelServer {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
                 let drop_now = !dropped && drop_first_after.is_some();
-                let served = serve(conn, &file, if drop_now { drop_first_after } else { None }, &seen);
+                let served = serve(
+                    conn,
+                    &file,
+                    if drop_now { drop_first_after } else { None },
+                    &seen,
+                );
                 if served && drop_now {
                     dropped = true;
                 }
@@ -154,12 +186,7 @@ impl ModelServer {
 }
 
 /// Answers one request; true when it served (part of) the file.
-fn serve(
-    conn: TcpStream,
-    file: &[u8],
-    drop_after: Option<usize>,
-    seen: &Mutex<Vec<(String, Option<String>)>>,
-) -> bool {
+fn serve(conn: TcpStream, file: &[u8], drop_after: Option<usize>, seen: &Requests) -> bool {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut first = String::new();
     if reader.read_line(&mut first).is_err() {
@@ -189,7 +216,10 @@ fn serve(
         return false;
     }
     if !path.starts_with("/cdn/ggml-") {
-        let _ = write!(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = write!(
+            out,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         return false;
     }
     let start: usize = range
@@ -206,7 +236,10 @@ fn serve(
             file.len()
         )
     } else {
-        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n", body.len())
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
     };
     let _ = out.write_all(head.as_bytes());
     let n = drop_after.unwrap_or(body.len()).min(body.len());
@@ -230,7 +263,10 @@ fn random_bytes(n: usize) -> Vec<u8> {
 
 fn sha256(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn pull(t: &Test, server: &ModelServer, pin: Option<&str>) -> (Option<i32>, Value, String) {
@@ -242,7 +278,11 @@ fn pull(t: &Test, server: &ModelServer, pin: Option<&str>) -> (Option<i32>, Valu
     }
     let o = c.output().unwrap();
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        v,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -264,20 +304,45 @@ fn models_pull_downloads_checks_and_installs() {
     );
     // Pulled again: already there, checked, nothing fetched.
     let (code, v, _) = pull(&t, &server, Some(&pin));
-    assert_eq!((code, v["data"]["status"].as_str()), (Some(0), Some("present")), "{v}");
+    assert_eq!(
+        (code, v["data"]["status"].as_str()),
+        (Some(0), Some("present")),
+        "{v}"
+    );
     assert_eq!(server.requests().len(), reqs.len());
     // list, then rm.
-    let o = t.command("astra").args(["--json", "models", "list"]).env("ASTRA_TEST_MODEL_PIN", &pin).output().unwrap();
+    let o = t
+        .command("astra")
+        .args(["--json", "models", "list"])
+        .env("ASTRA_TEST_MODEL_PIN", &pin)
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let tiny = v["data"]["models"].as_array().unwrap().iter().find(|m| m["name"] == "tiny.en").unwrap().clone();
+    let tiny = v["data"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "tiny.en")
+        .unwrap()
+        .clone();
     assert_eq!(tiny["installed"], true, "{v}");
     assert_eq!(v["data"]["configured"], "base.en");
-    let o = t.command("astra").args(["--json", "models", "rm", "tiny.en"]).output().unwrap();
+    let o = t
+        .command("astra")
+        .args(["--json", "models", "rm", "tiny.en"])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     assert!(!dest.exists());
-    let o = t.command("astra").args(["models", "pull", "medium"]).output().unwrap();
+    let o = t
+        .command("astra")
+        .args(["models", "pull", "medium"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not in the catalogue (tiny.en, tiny, base.en"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not in the catalogue (tiny.en, tiny, base.en")
+    );
 }
 
 #[test]
@@ -289,7 +354,10 @@ fn models_pull_resumes_after_a_dropped_connection() {
     let (code, v, err) = pull(&t, &server, Some(&pin));
     assert_eq!(code, Some(0), "{v} {err}");
     assert_eq!(v["data"]["reconnects"], 1, "{v}");
-    assert_eq!(std::fs::read(t.home.join("models/ggml-tiny.en.bin")).unwrap(), file);
+    assert_eq!(
+        std::fs::read(t.home.join("models/ggml-tiny.en.bin")).unwrap(),
+        file
+    );
     let cdn: Vec<_> = server
         .requests()
         .into_iter()
@@ -333,7 +401,9 @@ fn a_file_that_is_not_the_model_is_refused_and_deleted() {
 
 #[test]
 fn a_missing_model_is_downloaded_once_on_first_need() {
-    let Some(model) = crate::whisper_model::tiny_en() else { return };
+    let Some(model) = crate::whisper_model::tiny_en() else {
+        return;
+    };
     let bytes = std::fs::read(&model).unwrap();
     let pin = format!("tiny.en={}:{}", sha256(&bytes), bytes.len());
     let server = ModelServer::start(bytes, None);
@@ -348,7 +418,11 @@ fn a_missing_model_is_downloaded_once_on_first_need() {
     r.success();
     assert_eq!(t.item("a.wav")["status"], "completed");
     assert_eq!(t.item("b.wav")["status"], "completed");
-    let cdn = server.requests().iter().filter(|(p, _)| p.starts_with("/cdn/")).count();
+    let cdn = server
+        .requests()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/cdn/"))
+        .count();
     assert_eq!(cdn, 1, "downloaded once for both memos");
     assert!(t.home.join("models/ggml-tiny.en.bin").exists());
     assert!(log_text(&t).contains("the speech model is missing: downloading it"));
@@ -361,7 +435,13 @@ fn downloads_off_makes_the_memo_wait_for_a_pull() {
     t.voice_memo().code_is(1);
     let item = t.item("a.wav");
     assert_eq!(item["status"], "retrying", "{item}");
-    assert!(item["last_error"].as_str().unwrap().contains("run `astra models pull base.en`"), "{item}");
+    assert!(
+        item["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("run `astra models pull base.en`"),
+        "{item}"
+    );
 }
 
 /// Speech, nearly ten minutes of silence, speech: as an m4a.
@@ -371,8 +451,26 @@ fn long_recording(dir: &Path, out: &Path) {
     speak("Remind me to call the dentist tomorrow.", &a);
     speak("I need to buy milk.", &b);
     ffmpeg(
-        &["-i", a.to_str().unwrap(), "-f", "lavfi", "-t", "586", "-i", "anullsrc=r=22050:cl=mono", "-i", b.to_str().unwrap()],
-        &["-filter_complex", "[0:a][1:a][2:a]concat=n=3:v=0:a=1", "-c:a", "aac", "-b:a", "48k"],
+        &[
+            "-i",
+            a.to_str().unwrap(),
+            "-f",
+            "lavfi",
+            "-t",
+            "586",
+            "-i",
+            "anullsrc=r=22050:cl=mono",
+            "-i",
+            b.to_str().unwrap(),
+        ],
+        &[
+            "-filter_complex",
+            "[0:a][1:a][2:a]concat=n=3:v=0:a=1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+        ],
         out,
     );
     age(out, 120);
@@ -380,17 +478,38 @@ fn long_recording(dir: &Path, out: &Path) {
 
 fn transcript_meta(t: &Test, item: &Value) -> Value {
     let id = item["id"].as_str().unwrap();
-    let p = t.home.join("cache/voice-memo").join(id).join("transcript.json");
-    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+    let p = t
+        .home
+        .join("cache/voice-memo")
+        .join(id)
+        .join("transcript.json");
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+/// About three minutes of continuous speech, as an m4a.
+fn talk(dir: &Path, out: &Path) {
+    let wav = dir.join("talk.wav");
+    let paragraph = "Note for the project: the launch checklist should go to the whole team \
+        on day one. Remember to send the invoice to the client by Friday and ask about the \
+        new contract. I should book the train tickets for the conference next month. ";
+    speak(&paragraph.repeat(6), &wav);
+    ffmpeg(
+        &["-i", wav.to_str().unwrap()],
+        &["-c:a", "aac", "-b:a", "48k"],
+        out,
+    );
+    age(out, 120);
 }
 
 #[test]
-fn a_long_recording_is_stopped_by_sigterm_then_finished_with_its_timestamps() {
-    let Some(model) = crate::whisper_model::tiny_en() else { return };
+fn sigterm_stops_a_transcription_mid_way_and_the_next_run_finishes_it() {
+    let Some(model) = crate::whisper_model::tiny_en() else {
+        return;
+    };
     let t = with_model(&model, "");
-    let name = "20260114 120000-LONGMEMO.m4a";
-    long_recording(t.dir.path(), &t.inbox.join(name));
-    // SIGTERM while whisper works through the silence.
+    let name = "20260114 120000-TALKMEMO.m4a";
+    talk(t.dir.path(), &t.inbox.join(name));
     let mut child = t
         .command("voice-memo")
         .arg("--json")
@@ -399,34 +518,65 @@ fn a_long_recording_is_stopped_by_sigterm_then_finished_with_its_timestamps() {
         .unwrap();
     let started = Instant::now();
     while !log_text(&t).contains("whisper: model loaded") {
-        assert!(started.elapsed() < Duration::from_secs(120), "the model never loaded");
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the model never loaded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let stopped = Instant::now();
     let status = child.wait().unwrap();
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert!(
-        stopped.elapsed() < Duration::from_secs(20),
-        "whisper's abort callback stops it mid-way ({:?})",
-        stopped.elapsed()
-    );
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert!(status.code().is_some(), "{status:?}");
     let item = t.item(name);
     assert_eq!(item["status"], "pending", "{item}\n{out}");
-    assert_eq!(item["attempts"], 0, "an interrupted attempt does not count: {item}");
-    assert!(!log_text(&t).contains("whisper: transcribed"));
-    // The next run transcribes all of it (stopped just after, to read the cache)...
+    assert_eq!(
+        item["attempts"], 0,
+        "an interrupted attempt does not count: {item}"
+    );
+    let log = log_text(&t);
+    assert!(
+        !log.contains("whisper: transcribed"),
+        "stopped mid-way: {log}"
+    );
+    assert!(
+        log.contains("memo interrupted; it resumes next run"),
+        "{log}"
+    );
+    t.voice_memo().success();
+    let item = t.item(name);
+    assert_eq!(item["status"], "completed", "{item}");
+    assert!(log_text(&t).contains("whisper: transcribed"));
+}
+
+#[test]
+fn a_long_recording_is_transcribed_completely_with_its_timestamps() {
+    let Some(model) = crate::whisper_model::tiny_en() else {
+        return;
+    };
+    let t = with_model(&model, "");
+    let name = "20260114 130000-LONGMEMO.m4a";
+    long_recording(t.dir.path(), &t.inbox.join(name));
+    // Stopped just after the transcription, to read the cache...
     let o = t
         .command("voice-memo")
         .env("ASTRA_TEST_CRASH_AT", "transcribed")
         .output()
         .unwrap();
     let item = t.item(name);
-    assert_eq!(item["stage"], "transcribed", "{item} {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        item["stage"],
+        "transcribed",
+        "{item} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let meta = transcript_meta(&t, &item);
     assert_eq!(meta["provider"], "whisper");
     assert_eq!(meta["model"], "tiny.en");
@@ -435,23 +585,45 @@ fn a_long_recording_is_stopped_by_sigterm_then_finished_with_its_timestamps() {
     let segs = meta["segments"].as_array().unwrap();
     let first = &segs[0];
     let last = &segs[segs.len() - 1];
-    assert!(first["text"].as_str().unwrap().to_lowercase().contains("dentist"), "{meta}");
-    assert!(first["start_ms"].as_i64().unwrap() < 3000, "{first}");
-    assert!(last["text"].as_str().unwrap().to_lowercase().contains("milk"), "{meta}");
-    let at = last["start_ms"].as_i64().unwrap();
-    assert!((585_000..=600_000).contains(&at), "the second sentence is at ~9:48: {last}");
     assert!(
-        segs.iter().all(|s| {
-            let st = s["start_ms"].as_i64().unwrap();
-            st < 5000 || st > 580_000
-        }),
+        first["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("dentist"),
+        "{meta}"
+    );
+    assert!(first["start_ms"].as_i64().unwrap() < 3000, "{first}");
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("milk"),
+        "{meta}"
+    );
+    let at = last["start_ms"].as_i64().unwrap();
+    assert!(
+        (585_000..=600_000).contains(&at),
+        "the second sentence is at ~9:48: {last}"
+    );
+    assert!(
+        segs.iter()
+            .all(|s| { !(5000..=580_000).contains(&s["start_ms"].as_i64().unwrap()) }),
         "nothing invented in the silence between: {meta}"
     );
-    // ...and the one after finishes the memo from the cached transcript.
+    // ...then the next run finishes the memo from the cached transcript.
     t.voice_memo().success();
     let item = t.item(name);
     assert_eq!(item["status"], "completed", "{item}");
     let todos = t.vault_file("Todos.md").to_lowercase();
-    assert!(todos.contains("dentist") && todos.contains("milk"), "{todos}");
-    assert_eq!(log_text(&t).matches("whisper: transcribed").count(), 1, "transcribed once");
+    assert!(
+        todos.contains("dentist") && todos.contains("milk"),
+        "{todos}"
+    );
+    assert_eq!(
+        log_text(&t).matches("whisper: transcribed").count(),
+        1,
+        "transcribed once"
+    );
 }

@@ -56,7 +56,7 @@ fn check(path: &Path) -> Result<PathBuf, Missing> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Missing::Absent(path.to_owned()))
+            return Err(Missing::Absent(path.to_owned()));
         }
         Err(e) => return Err(Missing::Wrong(format!("reading {}: {e}", path.display()))),
     };
@@ -69,7 +69,11 @@ fn check(path: &Path) -> Result<PathBuf, Missing> {
             Err(e) => return Err(Missing::Wrong(format!("reading {}: {e}", path.display()))),
         }
     }
-    let got: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let got: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if got != TINY_EN_SHA256 {
         return Err(Missing::Wrong(format!(
             "whisper test model {} has sha256 {got}, expected {TINY_EN_SHA256}: delete it and \
@@ -108,7 +112,11 @@ fn tiny_en_test_model_is_whisper_cpp_ggml_tiny_en() {
         .collect();
     // Slaney-normalised triangles: non-negative, every band has weight.
     assert!(filters.iter().all(|w| *w >= 0.0 && *w < 0.1));
-    assert!(filters.chunks(201).all(|band| band.iter().any(|w| *w > 0.0)));
+    assert!(
+        filters
+            .chunks(201)
+            .all(|band| band.iter().any(|w| *w > 0.0))
+    );
     assert_eq!(
         i32s(&head[56 + 80 * 201 * 4..]),
         [50257],

@@ -59,11 +59,37 @@ pub fn rms_db(samples: &[f32]) -> f32 {
 /// said (whisper is not asked; the memo goes to the discard path).
 pub fn is_silence(samples: &[f32], rate: u32) -> bool {
     let window = (rate as usize / 10).max(1);
-    samples
-        .chunks(window)
-        .map(rms_db)
-        .fold(-120.0f32, f32::max)
-        < SILENCE_DB
+    samples.chunks(window).map(rms_db).fold(-120.0f32, f32::max) < SILENCE_DB
+}
+
+/// The stretches of `samples` that may hold speech (louder than [`SILENCE_DB`] in
+/// 30 ms frames), as sample ranges: gaps shorter than 2 s are bridged and each stretch
+/// is padded by 0.4 s. Whisper is run on these only: over long silences it invents
+/// text and, retrying at higher temperatures, spends minutes on nothing.
+pub fn speech_regions(samples: &[f32], rate: u32) -> Vec<std::ops::Range<usize>> {
+    let frame = (rate as usize * 3 / 100).max(1);
+    let bridge = rate as usize * 2;
+    let pad = rate as usize * 4 / 10;
+    let mut regions: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, chunk) in samples.chunks(frame).enumerate() {
+        if rms_db(chunk) < SILENCE_DB {
+            continue;
+        }
+        let (a, b) = (i * frame, (i * frame + chunk.len()).min(samples.len()));
+        match regions.last_mut() {
+            Some(r) if a <= r.end + bridge => r.end = b,
+            _ => regions.push(a..b),
+        }
+    }
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in regions {
+        let padded = r.start.saturating_sub(pad)..(r.end + pad).min(samples.len());
+        match out.last_mut() {
+            Some(prev) if padded.start <= prev.end => prev.end = padded.end,
+            _ => out.push(padded),
+        }
+    }
+    out
 }
 
 /// Applies the guards; returns the kept segments (text collapsed) and what was dropped.
@@ -141,7 +167,9 @@ pub fn collapse_repeats(text: &str) -> (String, usize) {
                 continue;
             }
             let mut reps = 1;
-            while i + (reps + 1) * n <= words.len() && keys[i + reps * n..i + (reps + 1) * n] == *phrase {
+            while i + (reps + 1) * n <= words.len()
+                && keys[i + reps * n..i + (reps + 1) * n] == *phrase
+            {
                 reps += 1;
             }
             if reps > MAX_REPEATS {
@@ -182,7 +210,10 @@ mod tests {
             seg("I need to buy milk.", 0.55, -0.4, -22.0),
         ]);
         let texts: Vec<_> = kept.iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(texts, ["Remind me to call the dentist.", "I need to buy milk."]);
+        assert_eq!(
+            texts,
+            ["Remind me to call the dentist.", "I need to buy milk."]
+        );
         assert_eq!((d.silent, d.no_speech), (1, 2));
     }
 
@@ -208,6 +239,38 @@ mod tests {
         ]);
         assert_eq!(kept.len(), 2);
         assert_eq!(d.repeated_segments, 2);
+    }
+
+    #[test]
+    fn speech_regions_skip_long_silences_only() {
+        let rate = 16_000usize;
+        let mut s = vec![0.0f32; rate * 60];
+        let mut speak = |from: f32, to: f32| {
+            for (i, x) in s[(from * rate as f32) as usize..(to * rate as f32) as usize]
+                .iter_mut()
+                .enumerate()
+            {
+                *x = (i as f32 * 0.07).sin() * 0.2;
+            }
+        };
+        speak(1.0, 3.0);
+        speak(4.0, 5.0); // a 1 s pause: the same stretch
+        speak(40.0, 42.0);
+        let r = speech_regions(&s, rate as u32);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(
+            (0.55..=0.65).contains(&(r[0].start as f32 / rate as f32)),
+            "{r:?}"
+        );
+        assert!(
+            (5.35..=5.45).contains(&(r[0].end as f32 / rate as f32)),
+            "{r:?}"
+        );
+        assert!(
+            (39.55..=39.65).contains(&(r[1].start as f32 / rate as f32)),
+            "{r:?}"
+        );
+        assert!(speech_regions(&vec![0.0; rate], rate as u32).is_empty());
     }
 
     #[test]

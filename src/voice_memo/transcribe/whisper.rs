@@ -6,7 +6,9 @@
 //! transcription mid-way (the memo resumes next run); the [`guards`](super::guards)
 //! clean the output; a missing catalogue model is downloaded once when
 //! `download_models` allows it.
-use super::{Segment, TranscribeCtx, Transcriber, Transcript};
+#[cfg(feature = "whisper")]
+use super::Segment;
+use super::{TranscribeCtx, Transcriber, Transcript};
 use crate::config::TranscriptionConfig;
 use crate::models::{self, Choice};
 use crate::voice_memo::error::ItemError;
@@ -65,6 +67,7 @@ impl WhisperSetup {
     }
 }
 
+#[cfg_attr(not(feature = "whisper"), allow(dead_code))]
 pub struct WhisperTranscriber {
     setup: WhisperSetup,
     /// Whether this run already tried to download the model (and how it went).
@@ -84,6 +87,7 @@ impl WhisperTranscriber {
     }
 
     /// The model file, downloading a missing catalogue model once per run when allowed.
+    #[cfg_attr(not(feature = "whisper"), allow(dead_code))]
     fn model_file(&self) -> Result<PathBuf, ItemError> {
         let path = self.setup.model.path().to_path_buf();
         if path.is_file() {
@@ -200,7 +204,11 @@ impl Transcriber for WhisperTranscriber {
             audio_seconds: Some((seconds * 1000.0).round() / 1000.0),
         };
         if super::guards::is_silence(&decoded.samples, crate::voice_memo::decode::SAMPLE_RATE) {
-            tracing::info!(file = ctx.display, seconds, "whisper: the recording is silent; nothing to transcribe");
+            tracing::info!(
+                file = ctx.display,
+                seconds,
+                "whisper: the recording is silent; nothing to transcribe"
+            );
             return Ok(Some(t));
         }
         let language = self.setup.language();
@@ -213,9 +221,14 @@ impl Transcriber for WhisperTranscriber {
         )?;
         let (kept, dropped) = super::guards::apply(out.segments);
         if !dropped.is_empty() {
-            tracing::info!(file = ctx.display, silent = dropped.silent, no_speech = dropped.no_speech,
-                repeated_words = dropped.repeated_words, repeated_segments = dropped.repeated_segments,
-                "whisper: quality guards dropped text");
+            tracing::info!(
+                file = ctx.display,
+                silent = dropped.silent,
+                no_speech = dropped.no_speech,
+                repeated_words = dropped.repeated_words,
+                repeated_segments = dropped.repeated_segments,
+                "whisper: quality guards dropped text"
+            );
         }
         t.segments = kept
             .into_iter()
@@ -247,7 +260,9 @@ mod engine {
     use std::path::{Path, PathBuf};
     use std::sync::{Arc, Mutex, Once};
     use std::time::Instant;
-    use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+    use whisper_rs::{
+        FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+    };
 
     #[derive(Default)]
     pub struct Engine {
@@ -296,6 +311,45 @@ mod engine {
     /// whisper.cpp asks this between steps: the run's stop signal aborts it.
     unsafe extern "C" fn should_abort(_: *mut c_void) -> bool {
         crate::run::stop::should_stop().is_some()
+    }
+
+    /// The segments of the last `full` run over `part` (which starts `offset_ms` into
+    /// the recording), with what the guards judge them by.
+    fn collect(
+        state: &WhisperState,
+        part: &[f32],
+        offset_ms: i64,
+        eot: i32,
+        out: &mut Vec<RawSegment>,
+    ) {
+        for seg in state.as_iter() {
+            let text = seg
+                .to_str_lossy()
+                .map(|s| s.into_owned())
+                .unwrap_or_default();
+            let start = seg.start_timestamp() * 10;
+            let end = seg.end_timestamp() * 10;
+            let (mut sum, mut n) = (0.0f32, 0usize);
+            for i in 0..seg.n_tokens() {
+                if let Some(tok) = seg.get_token(i) {
+                    let d = tok.token_data();
+                    if d.id < eot {
+                        sum += d.plog;
+                        n += 1;
+                    }
+                }
+            }
+            let from = ((start.max(0) as usize) * 16).min(part.len());
+            let to = ((end.max(0) as usize) * 16).clamp(from, part.len());
+            out.push(RawSegment {
+                start_ms: offset_ms + start,
+                end_ms: offset_ms + end,
+                text,
+                no_speech: seg.no_speech_probability(),
+                avg_logprob: if n == 0 { 0.0 } else { sum / n as f32 },
+                rms_db: rms_db(&part[from..to]),
+            });
+        }
     }
 
     impl Engine {
@@ -363,46 +417,32 @@ mod engine {
                 params.set_abort_callback(Some(should_abort));
                 params.set_abort_callback_user_data(std::ptr::null_mut());
             }
-            let result = state.full(params, samples);
-            if let Err(e) = result {
-                // A state whose run was cut short is not reused.
-                drop(state);
-                ItemError::check_stop()?;
-                return Err(ItemError::transient(format!("{display}: whisper failed: {e}")));
-            }
-            // whisper.cpp may end early without an error when asked to abort.
-            if let Err(e) = ItemError::check_stop() {
-                drop(state);
-                return Err(e);
-            }
             let eot = ctx.token_eot();
             let mut segments = Vec::new();
-            for seg in state.as_iter() {
-                let text = seg.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default();
-                let start_ms = seg.start_timestamp() * 10;
-                let end_ms = seg.end_timestamp() * 10;
-                let (mut sum, mut n) = (0.0f32, 0usize);
-                for i in 0..seg.n_tokens() {
-                    if let Some(tok) = seg.get_token(i) {
-                        let d = tok.token_data();
-                        if d.id < eot {
-                            sum += d.plog;
-                            n += 1;
-                        }
-                    }
+            let mut language = None;
+            // Each stretch that may hold speech on its own; the silences between are
+            // skipped (their time kept in the offsets). A state whose run was cut
+            // short is dropped, not reused.
+            for region in super::super::guards::speech_regions(samples, 16_000) {
+                let offset_ms = (region.start / 16) as i64;
+                let part = &samples[region];
+                if part.len() < 1600 {
+                    continue;
                 }
-                let from = ((start_ms.max(0) as usize) * 16).min(samples.len());
-                let to = ((end_ms.max(0) as usize) * 16).clamp(from, samples.len());
-                segments.push(RawSegment {
-                    start_ms,
-                    end_ms,
-                    text,
-                    no_speech: seg.no_speech_probability(),
-                    avg_logprob: if n == 0 { 0.0 } else { sum / n as f32 },
-                    rms_db: rms_db(&samples[from..to]),
-                });
+                if let Err(e) = state.full(params.clone(), part) {
+                    ItemError::check_stop()?;
+                    return Err(ItemError::transient(format!(
+                        "{display}: whisper failed: {e}"
+                    )));
+                }
+                // whisper.cpp may end early without an error when asked to abort.
+                ItemError::check_stop()?;
+                collect(&state, part, offset_ms, eot, &mut segments);
+                if language.is_none() {
+                    language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                        .map(str::to_string);
+                }
             }
-            let language = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string);
             if let Ok(mut v) = self.states.lock() {
                 v.push(state);
             }
