@@ -15,8 +15,14 @@ THREADS=${THREADS:-2}
 RUNS=${RUNS:-3}
 [ -f "$MODEL" ] || { echo "no model at $MODEL (scripts/make-test-model.sh makes the test one)" >&2; exit 1; }
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (/usr/bin/time)" >&2; exit 1; }
-cargo build --release --bins --quiet
-BIN=$PWD/target/release/voice-memo
+# VOICE_MEMO=target/debug/voice-memo measures a debug build (whisper.cpp, symphonia
+# and rubato are optimised there too); the default is the release build.
+if [ -n "${VOICE_MEMO:-}" ]; then
+  BIN=$(realpath "$VOICE_MEMO")
+else
+  cargo build --release --bins --quiet
+  BIN=$PWD/target/release/voice-memo
+fi
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -67,7 +73,10 @@ a_whisper=$(cut -d' ' -f3 "$W/astra.txt" | median)
 echo "voice-memo median: wall ${a_wall}s, whisper ${a_whisper} ms (RTF $(awk "BEGIN {printf \"%.3f\", $a_whisper/60000}")), peak RSS $((${a_rss%.*} / 1024)) MiB"
 
 CLI=${WHISPER_CLI:-}
-if [ -z "$CLI" ] && [ -x target/whisper-cli/bin/whisper-cli ]; then CLI=target/whisper-cli/bin/whisper-cli; fi
+# scripts/bench-whisper-cli.sh builds it here from the whisper.cpp release whisper-rs-sys vendors.
+for c in "$HOME"/.cache/astra-ci/whisper.cpp-build/*-static/bin/whisper-cli; do
+  if [ -z "$CLI" ] && [ -x "$c" ]; then CLI=$c; fi
+done
 if [ -n "$CLI" ]; then
   echo "== whisper-cli ($CLI), same file (16 kHz WAV), model, threads; greedy (-bs 1), no context (-mc 0), -sns"
   : > "$W/cli.txt"
