@@ -4,7 +4,7 @@ use super::archive::{Archiver, Destination};
 use super::error::ItemError;
 use super::organize::{Organization, OrganizeInput, Organizer, Usage, rules::RulesOrganizer};
 use super::sync::{SyncTarget, markdown::MarkdownTarget, notion::NotionTarget};
-use super::transcribe::{self, Auto};
+use super::transcribe::{self, Auto, Transcript};
 use super::watch::Candidate;
 use super::{JOB, Memo, audio, media};
 use crate::config::{Config, OrganizationProvider};
@@ -117,7 +117,14 @@ impl Pipeline {
         let cache = ctx.paths.cache.join("voice-memo");
         fsutil::create_private_dir(&cache)?;
         Ok(Pipeline {
-            transcriber: transcribe::from_config(&cfg.transcription, cache.clone())?,
+            transcriber: transcribe::from_config(
+                &cfg.transcription,
+                transcribe::Setup {
+                    work_root: cache.clone(),
+                    models_dir: crate::models::dir(&ctx.paths.home),
+                    workers: cfg.voice_memo.concurrency,
+                },
+            )?,
             organizer: organizer(cfg)?,
             sync: sync_target(ctx)?,
             archiver: Archiver {
@@ -359,10 +366,16 @@ impl Pipeline {
         let cache = self.cache.join(&memo.id);
         ItemError::check_stop()?;
         let (transcript, fresh) = self.time("transcribe", || self.transcript(&memo, &cache))?;
-        memo.transcript = transcript.clone();
         if item.audio_seconds.is_none() {
-            item.audio_seconds = media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0);
+            item.audio_seconds = transcript
+                .audio_seconds
+                .or_else(|| media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0));
         }
+        if item.language.is_none() {
+            item.language = transcript.language.clone();
+        }
+        let transcript = transcript.text;
+        memo.transcript = transcript.clone();
         if let Some(provider) = fresh {
             self.spend(item.audio_seconds, None);
             if provider == "openai" {
@@ -444,25 +457,34 @@ impl Pipeline {
     }
 
     /// The cached transcript, or a new one (cached before it is used) and the
-    /// provider that made it.
+    /// provider that made it. `transcript.txt` is the text; `transcript.json` beside
+    /// it, written first, keeps the segments, provider, model and language.
     fn transcript(
         &self,
         memo: &Memo,
         cache: &Path,
-    ) -> Result<(String, Option<&'static str>), ItemError> {
+    ) -> Result<(Transcript, Option<&'static str>), ItemError> {
         let path = cache.join("transcript.txt");
-        if let Ok(t) = std::fs::read_to_string(&path) {
-            return Ok((t, None));
+        let meta_path = cache.join("transcript.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let meta = std::fs::read(&meta_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<transcribe::CachedMeta>(&b).ok());
+            return Ok((transcribe::CachedMeta::restore(meta, text), None));
         }
         let ctx = transcribe::TranscribeCtx {
             display: &memo.name,
             cache_dir: cache,
         };
         let t = self.transcriber.transcribe(&memo.path, &ctx)?;
-        tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
+        tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), segments = t.segments.len(), "transcribed");
         fsutil::create_private_dir(cache)?;
+        let meta = serde_json::to_vec_pretty(&transcribe::CachedMeta::of(&t))
+            .map_err(|e| ItemError::transient(e.to_string()))?;
+        fsutil::atomic_write(&meta_path, &meta, 0o600)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
-        Ok((t.text, Some(t.provider)))
+        let provider = t.provider;
+        Ok((t, Some(provider)))
     }
 
     /// The sync target's categories, asked once per run.
