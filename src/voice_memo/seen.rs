@@ -57,7 +57,8 @@ pub fn holds(
 #[derive(Debug, Default)]
 pub struct Seen {
     pub names: HashMap<String, Known>,
-    /// Items left `pending` by an interrupted run: the full state must be read.
+    /// Items left `pending` by an interrupted run, or done ones state.json still holds
+    /// (not migrated to the catalogue yet): the full path must run.
     pub pending: usize,
 }
 
@@ -71,7 +72,13 @@ impl Seen {
         for (name, item) in &vm.items {
             let hash = || item.transcription_hash.clone().unwrap_or_default();
             let known = match item.status {
-                s if s.is_done() || s == ItemStatus::Failed => Known::Settled,
+                // Done memos still in state.json (the full state of an earlier version):
+                // settled, but the run must take the full path once to migrate them.
+                s if s.is_done() => {
+                    seen.pending += 1;
+                    Known::Settled
+                }
+                ItemStatus::Failed => Known::Settled,
                 ItemStatus::Retrying => Known::RetryAt(
                     item.next_attempt_at.map(|t| t.timestamp()).unwrap_or(0),
                     hash(),
