@@ -56,6 +56,7 @@ catalogue_home() { # name done_memos
     "$home/inbox" "$home/vault" > "$home/config.toml"
   ASTRA_HOME=$home "$ASTRA" memos retry --all >/dev/null   # creates memos.db
   if [ "$2" -gt 0 ]; then python3 scripts/make-catalogue.py "$2" "$home/memos.db"; fi
+  ASTRA_HOME=$home "$BIN" >/dev/null 2>&1 || true   # builds the seen-index, as every run leaves it
 }
 forty_memos() { # home
   python3 - "$1/inbox" <<'PY'
@@ -77,8 +78,9 @@ run_forty() { # template home → "seconds rss_mib"
   cp -a "$1" "$t"
   sed -i "s|$1|$t|g" "$t/config.toml"
   forty_memos "$t"
-  local out; out=$( { ASTRA_HOME=$t /usr/bin/time -f '%e %M' "$BIN" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  rm -rf "$t"
+  ASTRA_HOME=$t /usr/bin/time -f '%e %M' -o "$t.time" "$BIN" >/dev/null 2>&1 || true
+  local out; out=$(tail -1 "$t.time")
+  rm -rf "$t" "$t.time"
   python3 -c "e, m = '$out'.split(); print(e, '%.1f' % (int(m) / 1024))"
 }
 median() { sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }

@@ -718,7 +718,7 @@ pub fn reconcile(cat: &Catalogue, store: &StateStore) -> Result<VoiceMemoState> 
             let mut st = c.prepare(
                 "SELECT file, id, digest, recorded_at, attempts, next_attempt_at, last_error,
                         duration, status, stage, outputs, archived_to
-                 FROM memos WHERE status NOT IN ('completed', 'discarded')",
+                 FROM memos WHERE status IN ('pending', 'waiting', 'retrying', 'failed')",
             )?;
             let rows = st.query_map([], |r| {
                 let status: String = r.get(8)?;
@@ -809,7 +809,10 @@ pub fn retry(paths: &Paths, sel: &RetrySelector) -> Result<Vec<String>> {
     // Catalogue records for memos only state.json knows yet (before a first reconcile).
     reconcile(&cat, &store)?;
     let chosen: Vec<(String, Option<String>, String)> = cat.with(|c| {
-        let mut st = c.prepare("SELECT file, id, status FROM memos WHERE status != 'completed'")?;
+        let mut st = c.prepare(
+            "SELECT file, id, status FROM memos
+             WHERE status IN ('pending', 'waiting', 'retrying', 'failed', 'discarded')",
+        )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<rusqlite::Result<Vec<(String, Option<String>, String)>>>()
     })?;

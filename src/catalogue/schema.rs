@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS memos (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS memos_status ON memos(status);
+CREATE INDEX IF NOT EXISTS memos_status_file ON memos(status, file);
 CREATE INDEX IF NOT EXISTS memos_id ON memos(id);
 CREATE INDEX IF NOT EXISTS memos_recorded ON memos(recorded_unix);
 CREATE TABLE IF NOT EXISTS attempts (
@@ -69,6 +69,10 @@ CREATE TRIGGER IF NOT EXISTS memos_fts_update AFTER UPDATE OF title, transcript,
 END;
 ";
 
+/// `(status, file)` covers the seen-index's "every done name" and reconcile's "every
+/// memo in flight" without reading a row (rows hold transcripts).
+const STATUS_INDEX: &str = "CREATE INDEX IF NOT EXISTS memos_status_file ON memos(status, file)";
+
 /// Connection settings, and (when `write`) the tables. WAL: readers (`astra memos`,
 /// the dashboard) never block the run that writes, and a commit is one append to the
 /// log. The busy timeout covers a reader that opens while a checkpoint runs.
@@ -90,6 +94,8 @@ pub fn prepare(c: &Connection, write: bool) -> rusqlite::Result<()> {
         c.execute_batch(&format!(
             "BEGIN; {SCHEMA} PRAGMA user_version = {VERSION}; COMMIT;"
         ))?;
+    } else {
+        c.execute_batch(STATUS_INDEX)?;
     }
     Ok(())
 }
