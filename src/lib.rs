@@ -9,6 +9,7 @@
 //! - [`journal`]: the journal job (daily summaries, weekly review).
 //! - [`fsutil`]: atomic writes and durable copies.
 pub mod alerts;
+pub mod catalogue;
 pub mod cli;
 pub mod clients;
 pub mod config;

@@ -7,6 +7,7 @@ use super::sync::{SyncTarget, markdown::MarkdownTarget, notion::NotionTarget};
 use super::transcribe::{self, Auto, Transcript};
 use super::watch::Candidate;
 use super::{JOB, Memo, audio, media};
+use crate::catalogue::{Catalogue, Durability, TranscriptRecord};
 use crate::config::{Config, OrganizationProvider};
 use crate::fsutil;
 use crate::run::lifecycle::RunContext;
@@ -32,6 +33,13 @@ pub struct Pipeline {
     sync: Box<dyn SyncTarget>,
     archiver: Archiver,
     state: StateStore,
+    /// Every memo's record: done memos live only here (see `catalogue`).
+    catalogue: Catalogue,
+    /// The `[transcription]` config's hash, stamped on memos that wait or back off.
+    transcription_hash: String,
+    organizer_name: &'static str,
+    /// The vault (Markdown target): where each memo's transcript note goes.
+    vault: Option<PathBuf>,
     cache: PathBuf,
     /// The target's note categories, fetched on first use.
     categories: Mutex<Option<Vec<String>>>,
@@ -85,7 +93,8 @@ pub fn backoff(attempts: u32) -> ChronoDuration {
 /// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`,
 /// `notion-page-created` (a Notion page made, its id not saved yet), `gemini-uploaded`
 /// (audio in Gemini's Files API, not used or deleted yet), `gemini-uploaded-unrecorded`
-/// (uploaded, its name not recorded yet).
+/// (uploaded, its name not recorded yet), `catalogued-unsaved` (a memo done in the
+/// catalogue, still in flight in state.json).
 pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -112,7 +121,11 @@ fn sync_target(ctx: &RunContext<'_>) -> Result<Box<dyn SyncTarget>> {
 }
 
 impl Pipeline {
-    pub fn new(ctx: &RunContext<'_>, state: VoiceMemoState) -> Result<Pipeline> {
+    pub fn new(
+        ctx: &RunContext<'_>,
+        state: VoiceMemoState,
+        catalogue: Catalogue,
+    ) -> Result<Pipeline> {
         let cfg = ctx.config;
         let cache = ctx.paths.cache.join("voice-memo");
         fsutil::create_private_dir(&cache)?;
@@ -134,6 +147,15 @@ impl Pipeline {
                 failed_dir: ctx.paths.failed.clone(),
             },
             state: ctx.state.clone(),
+            catalogue,
+            transcription_hash: super::seen::transcription_hash(&cfg.transcription),
+            vault: (cfg.sync.target == crate::config::SyncTarget::Markdown)
+                .then(|| cfg.sync.markdown.dir.clone()),
+            organizer_name: match cfg.organization.provider {
+                OrganizationProvider::Rules => "rules",
+                OrganizationProvider::Openai => "openai",
+                OrganizationProvider::Gemini => "gemini",
+            },
             cache,
             categories: Mutex::new(None),
             max_attempts: cfg.voice_memo.max_attempts,
@@ -143,6 +165,11 @@ impl Pipeline {
             spent: Mutex::new(Spent::default()),
             transcription_model: cfg.transcription.model.clone(),
         })
+    }
+
+    /// The catalogue this run writes.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 
     /// Audio transcribed and tokens used so far in this run.
@@ -237,14 +264,34 @@ impl Pipeline {
             .unwrap_or_else(Item::new_pending)
     }
 
-    /// Saves one item (and the dead-letter list) under the state lock.
+    /// Saves one item: in flight, to state.json (its truth) under the state lock, then
+    /// mirrored to the catalogue; done, to the catalogue durably first (it becomes the
+    /// truth), then removed from state.json. A crash between the two writes is
+    /// repaired by `catalogue::reconcile` either way.
     fn save(&self, name: &str, item: &Item) -> Result<(), ItemError> {
+        let to_item_error = |e: anyhow::Error| {
+            let hint = fsutil::io_hint(&e)
+                .map(|h| format!(". {h}"))
+                .unwrap_or_default();
+            ItemError::transient(format!("{name}: {e:#}{hint}"))
+        };
         if let Ok(mut m) = self.items.lock() {
             m.insert(name.to_string(), item.clone());
         }
+        let done = item.status.is_done();
+        if done {
+            self.catalogue
+                .save_item(name, item, Durability::Durable)
+                .map_err(to_item_error)?;
+            crash_point("catalogued-unsaved");
+        }
         self.state
             .update_job(JOB.name, |vm: &mut VoiceMemoState| {
-                vm.items.insert(name.to_string(), item.clone());
+                if done {
+                    vm.items.remove(name);
+                } else {
+                    vm.items.insert(name.to_string(), item.clone());
+                }
                 let listed = vm.failed.iter().any(|f| f == name);
                 if item.status == ItemStatus::Failed && !listed {
                     vm.failed.push(name.to_string());
@@ -252,12 +299,12 @@ impl Pipeline {
                     vm.failed.retain(|f| f != name);
                 }
             })
-            .map_err(|e| {
-                let hint = fsutil::io_hint(&e)
-                    .map(|h| format!(". {h}"))
-                    .unwrap_or_default();
-                ItemError::transient(format!("{name}: {e:#}{hint}"))
-            })
+            .map_err(to_item_error)?;
+        if !done && let Err(e) = self.catalogue.save_item(name, item, Durability::Mirror) {
+            // state.json holds it; the next run's reconcile mirrors it again.
+            tracing::warn!(file = %name, error = %format!("{e:#}"), "could not update the memo catalogue");
+        }
+        Ok(())
     }
 
     /// One memo, start to finish or to its error.
@@ -265,9 +312,12 @@ impl Pipeline {
         let mut item = self.snapshot(&c.name);
         item.attempts += 1;
         item.status = ItemStatus::Pending;
-        let outcome = self
-            .save(&c.name, &item)
-            .and_then(|()| self.advance(c, &mut item));
+        let outcome = self.save(&c.name, &item).and_then(|()| {
+            if let Err(e) = self.catalogue.begin_attempt(&c.name, item.attempts) {
+                tracing::warn!(file = %c.name, error = %format!("{e:#}"), "could not record the attempt");
+            }
+            self.advance(c, &mut item)
+        });
         let error = match outcome {
             Ok(()) => {
                 tracing::info!(file = %c.name, id = item.id.as_deref().unwrap_or(""), status = item.status.as_str(), "memo done");
@@ -286,7 +336,24 @@ impl Pipeline {
                 tracing::warn!(file = %c.name, error = %e, "memo waits; the attempt does not count");
                 Some(e.message().to_string())
             }
+            Err(e) if e.is_waiting() => {
+                // Waiting is not failing: no attempt spent, never dead-lettered; the
+                // first run under another [transcription] config takes it up.
+                item.attempts = item.attempts.saturating_sub(1);
+                item.status = ItemStatus::Waiting;
+                item.last_error = Some(e.message().to_string());
+                item.next_attempt_at = None;
+                item.transcription_hash = Some(self.transcription_hash.clone());
+                if let Err(err) = self.save(&c.name, &item) {
+                    tracing::error!(file = %c.name, error = %err, "could not save a waiting memo");
+                }
+                tracing::info!(file = %c.name, reason = %e, "memo waits for a transcriber");
+                Some(e.message().to_string())
+            }
             Err(e) if e.is_interrupted() => {
+                let _ = self
+                    .catalogue
+                    .end_attempt(&c.name, "interrupted", Some(e.message()));
                 item.attempts = item.attempts.saturating_sub(1);
                 if let Err(err) = self.save(&c.name, &item) {
                     tracing::error!(file = %c.name, error = %err, "could not save an interrupted memo");
@@ -334,6 +401,7 @@ impl Pipeline {
         } else {
             item.status = ItemStatus::Retrying;
             item.next_attempt_at = Some(Utc::now() + backoff(item.attempts));
+            item.transcription_hash = Some(self.transcription_hash.clone());
         }
         if let Err(err) = self.save(&c.name, item) {
             tracing::error!(file = %c.name, error = %err, "could not record the failure");
@@ -402,20 +470,48 @@ impl Pipeline {
             self.spend(None, Some(t));
         }
         if item.stage < Some(Stage::Organized) {
+            let json = serde_json::to_value(&org).unwrap_or_default();
+            if let Err(e) = self.catalogue.set_organization(&c.name, &org.title, &json) {
+                tracing::warn!(file = %c.name, error = %format!("{e:#}"), "could not catalogue the organization");
+            }
             item.stage = Some(Stage::Organized);
             self.save(&c.name, item)?;
             crash_point("organized");
         }
         if org.discard {
-            self.finish(c, item, Destination::Invalid, ItemStatus::Discarded)?;
-            // The transcriber's verdict (Gemini's garbage reason) says why.
+            item.last_error = Some(discard_reason(&transcript, self.organizer_name));
+            // The transcriber's verdict (Gemini's garbage reason) says why, when it gave one.
             if let Some(d) = transcribe::gemini::discarded(&cache) {
                 item.last_error = Some(format!("discarded: {}", d.reason));
-                self.save(&c.name, item)?;
             }
-            return Ok(());
+            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded, None);
         }
         ItemError::check_stop()?;
+        if item.stage < Some(Stage::Synced)
+            && let Some(vault) = &self.vault
+        {
+            // Before the sync: the todos, notes and journal entry link to it.
+            let provider = self.transcript_provider(&c.name);
+            match super::sync::markdown::write_transcript_note(
+                vault,
+                &memo,
+                &org,
+                &transcript,
+                &provider,
+            ) {
+                Ok(rel) => {
+                    let _ = self
+                        .catalogue
+                        .add_transcript_file(&c.name, &vault.join(rel).display().to_string());
+                }
+                Err(e) => {
+                    return Err(ItemError::transient(format!(
+                        "{}: writing the transcript note to the vault: {e:#}",
+                        c.name
+                    )));
+                }
+            }
+        }
         if item.stage < Some(Stage::Synced) {
             let previous = item.outputs.clone();
             let mut progress = |o: &crate::state::Outputs| {
@@ -431,7 +527,40 @@ impl Pipeline {
             self.save(&c.name, item)?;
             crash_point("synced");
         }
-        self.finish(c, item, Destination::Archive, ItemStatus::Completed)
+        self.finish(
+            c,
+            item,
+            Destination::Archive,
+            ItemStatus::Completed,
+            Some(&transcript),
+        )
+    }
+
+    /// Who transcribed `file` (from its catalogue record; `unknown` when it is not there).
+    fn transcript_provider(&self, file: &str) -> String {
+        self.catalogue
+            .get(file)
+            .ok()
+            .flatten()
+            .and_then(|r| r.transcript.map(|t| t.provider))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// `<archived recording>.txt`: the transcript beside the audio, for people (a
+    /// sidecar moved or copied there already is one).
+    fn keep_transcript(&self, name: &str, archived: &Path, transcript: &str) {
+        let path = archived.with_extension("txt");
+        if !path.exists() {
+            let mut text = transcript.trim().to_string();
+            text.push('\n');
+            if let Err(e) = fsutil::atomic_write(&path, text.as_bytes(), 0o600) {
+                tracing::warn!(file = %name, error = %format!("{e:#}"), "could not keep the transcript beside the archived audio");
+                return;
+            }
+        }
+        let _ = self
+            .catalogue
+            .add_transcript_file(name, &path.display().to_string());
     }
 
     fn finish(
@@ -440,6 +569,7 @@ impl Pipeline {
         item: &mut Item,
         dest: Destination,
         status: ItemStatus,
+        transcript: Option<&str>,
     ) -> Result<(), ItemError> {
         let digest = item.digest.clone().unwrap_or_default();
         let placed = self
@@ -447,12 +577,18 @@ impl Pipeline {
                 self.archiver.place(&c.path, &c.name, &digest, dest)
             })
             .map_err(|e| ItemError::transient(format!("{}: archiving: {e:#}", c.name)))?;
+        if let (Some(p), Some(t)) = (&placed, transcript) {
+            self.keep_transcript(&c.name, p, t);
+        }
         crash_point("archived-unsaved");
         item.archived_to = placed.map(|p| p.display().to_string());
         item.stage = Some(Stage::Archived);
         item.status = status;
-        item.last_error = None;
+        if status != ItemStatus::Discarded {
+            item.last_error = None;
+        }
         item.next_attempt_at = None;
+        item.transcription_hash = None;
         self.save(&c.name, item)
     }
 
@@ -478,6 +614,30 @@ impl Pipeline {
         };
         let t = self.transcriber.transcribe(&memo.path, &ctx)?;
         tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), segments = t.segments.len(), "transcribed");
+        if t.text.trim().is_empty() && matches!(t.provider, "command" | "openai") {
+            // A recognizer that hears nothing in audio that is not silent is broken
+            // (wrong model, wrong arguments), not a reason to discard the memo.
+            if let Some(db) = media::loudest_db(&memo.path, std::time::Duration::from_secs(120))
+                && db > SILENT_DB
+            {
+                return Err(ItemError::transient(format!(
+                    "{}: the {} transcriber returned an empty transcript, but the audio is not silent \
+                     (loudest {db:.1} dB). Check [transcription] command/model in config.toml; the memo is retried",
+                    memo.name, t.provider
+                )));
+            }
+        }
+        let record = TranscriptRecord {
+            text: t.text.clone(),
+            provider: t.provider.to_string(),
+            model: t.model.clone(),
+            language: t.language.clone(),
+            segments: serde_json::to_value(&t.segments)
+                .unwrap_or_else(|_| serde_json::Value::Array(Vec::new())),
+        };
+        if let Err(e) = self.catalogue.set_transcript(&memo.name, &record) {
+            tracing::warn!(file = %memo.name, error = %format!("{e:#}"), "could not catalogue the transcript");
+        }
         fsutil::create_private_dir(cache)?;
         let meta = serde_json::to_vec_pretty(&transcribe::CachedMeta::of(&t))
             .map_err(|e| ItemError::transient(e.to_string()))?;
@@ -535,6 +695,22 @@ impl Pipeline {
     }
 }
 
+/// Audio whose loudest sample is below this (dB) is silence.
+const SILENT_DB: f64 = -60.0;
+
+/// Why the organizer kept nothing, in words (the discard's recorded reason).
+fn discard_reason(transcript: &str, organizer: &str) -> String {
+    let words = transcript.split_whitespace().count();
+    if words == 0 {
+        return "the transcript is empty (silence or noise)".to_string();
+    }
+    let head: String = transcript.chars().take(80).collect();
+    format!(
+        "the {organizer} organizer found nothing to keep in a {words}-word transcript: \"{}\"",
+        head.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
 fn progress_bar(len: usize, interactive: bool) -> Option<indicatif::ProgressBar> {
     if !interactive || len == 0 {
         return None;
@@ -551,7 +727,11 @@ fn progress_bar(len: usize, interactive: bool) -> Option<indicatif::ProgressBar>
 
 /// Move mode: a memo moved to the archive just before a crash is no longer in the
 /// inbox. Finds such items (synced, not archived) in the archive and completes them.
-pub fn recover_moved(ctx: &RunContext<'_>, state: &VoiceMemoState) -> Result<u64> {
+pub fn recover_moved(
+    ctx: &RunContext<'_>,
+    state: &VoiceMemoState,
+    catalogue: &Catalogue,
+) -> Result<u64> {
     let inbox = &ctx.config.voice_memo.inbox;
     let archive = &ctx.config.voice_memo.archive_dir;
     let mut recovered = 0;
@@ -568,8 +748,9 @@ pub fn recover_moved(ctx: &RunContext<'_>, state: &VoiceMemoState) -> Result<u64
             done.stage = Some(Stage::Archived);
             done.status = ItemStatus::Completed;
             done.archived_to = Some(p.display().to_string());
+            catalogue.save_item(name, &done, Durability::Durable)?;
             ctx.state.update_job(JOB.name, |vm: &mut VoiceMemoState| {
-                vm.items.insert(name.clone(), done);
+                vm.items.remove(name);
             })?;
             tracing::info!(file = %name, "completed a memo moved to the archive before an interruption");
             recovered += 1;

@@ -33,7 +33,7 @@ fn assert_exactly_once(t: &Test) {
         let mut found = 0;
         for (path, bytes) in Test::snapshot(&t.vault) {
             let text = String::from_utf8_lossy(&bytes);
-            let n = text.matches(id).count();
+            let n = crate::harness::markers(&path, &text, id);
             if path.starts_with("Notes/") {
                 assert!(n <= 1, "{path} mentions {id} {n} times");
             }
@@ -75,6 +75,7 @@ fn a_crash_at_every_stage_boundary_then_a_rerun_does_each_memo_once() {
         "synced-unsaved",
         "synced",
         "archived-unsaved",
+        "catalogued-unsaved",
     ] {
         let t = three_memos()
             .env("ASTRA_TEST_CRASH_AT", point)
@@ -93,6 +94,13 @@ fn a_crash_at_every_stage_boundary_then_a_rerun_does_each_memo_once() {
         let r = t.voice_memo();
         assert_eq!(r.json()["stats"]["found"], 0, "{point}: all done");
         assert_exactly_once(&t);
+        t.assert_catalogue_agrees(point);
+        let listed = t.run("astra", &["memos", "--json"]);
+        assert_eq!(
+            listed.json()["data"]["total"],
+            3,
+            "{point}: one record per memo"
+        );
     }
 }
 

@@ -10,6 +10,7 @@ mod gemini;
 mod harness;
 mod journal;
 mod journal_notion;
+mod memos;
 mod notion;
 mod notion_requests;
 mod openai;

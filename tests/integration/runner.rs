@@ -131,9 +131,13 @@ fn legacy_state_is_read_and_upgraded() {
     let s = t.state();
     assert_eq!(s["version"], 1);
     let vm = &s["jobs"]["voiceMemo"];
-    assert_eq!(vm["items"]["old.wav"]["status"], "completed");
     assert_eq!(vm["items"]["gone.m4a"]["status"], "failed");
-    assert_eq!(vm["items"]["new.wav"]["status"], "completed");
+    assert!(
+        vm["items"].get("old.wav").is_none() && vm["items"].get("new.wav").is_none(),
+        "done memos move to the catalogue: {vm}"
+    );
+    assert_eq!(t.item("old.wav")["status"], "completed", "migrated");
+    assert_eq!(t.item("new.wav")["status"], "completed");
     assert_eq!(vm["failed"], serde_json::json!(["gone.m4a"]));
     assert_eq!(
         s["jobs"]["journalProcessing"]["lastRun"],
@@ -203,6 +207,49 @@ fn dry_run_reports_and_writes_nothing() {
     assert_eq!(r.json()["stats"]["found"], 2);
     assert_eq!(Test::tree(&t.home), ["config.toml"]);
     assert!(!t.vault.exists());
+}
+
+#[test]
+fn dry_run_previews_the_lines_it_would_write_and_the_calls_it_would_make() {
+    let t = Test::new()
+        .memo(
+            "20260114 093000-A1.wav",
+            "Remind me to call the dentist tomorrow.",
+        )
+        .memo(
+            "20260114 103000-B2.wav",
+            "Journal. Today I feel grateful for the quiet morning and good coffee.",
+        );
+    let r = t.run("voice-memo", &["--dry-run", "--json"]);
+    r.success();
+    let items = r.json()["items"].clone();
+    let todo = items[0]["outputs"]["todos"][0].as_str().unwrap();
+    assert!(todo.starts_with("- [ ] Call the dentist"), "{items}");
+    let entry = items[1]["outputs"]["journal"][0].as_str().unwrap();
+    assert!(
+        entry.starts_with("Journal/2026-01-14.md, 10:30 AM: ") && entry.contains("quiet morning"),
+        "{items}"
+    );
+    let text = t.run("voice-memo", &["--dry-run"]);
+    text.success();
+    assert!(
+        text.stdout().contains("todo: - [ ] Call the dentist"),
+        "{}",
+        text.stdout()
+    );
+    assert_eq!(Test::tree(&t.home), ["config.toml"], "nothing written");
+    assert!(!t.vault.exists());
+    // A remote organizer is not called: the preview names the call instead.
+    let t = t
+        .config("[organization]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n")
+        .env("OPENAI_API_KEY", "sk-test-not-used");
+    let r = t.run("voice-memo", &["--dry-run", "--json"]);
+    r.success();
+    let e = r.json()["items"][0]["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("would call http://127.0.0.1:9/v1/chat/completions"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -95,7 +95,7 @@ impl WhisperTranscriber {
         }
         let model = match &self.setup.model {
             Choice::File(p) => {
-                return Err(ItemError::transient(format!(
+                return Err(ItemError::waiting(format!(
                     "the whisper model file {} does not exist: set [transcription] whisper_model to a ggml model file, or to a catalogue name ({}) and run `astra models pull NAME`",
                     p.display(),
                     models::catalogue::names()
@@ -104,7 +104,7 @@ impl WhisperTranscriber {
             Choice::Catalogue(m, _) => *m,
         };
         if !self.setup.download {
-            return Err(ItemError::transient(format!(
+            return Err(ItemError::waiting(format!(
                 "the speech model {} is not installed ({} is missing) and [transcription] download_models = false: run `astra models pull {}`",
                 model.name,
                 path.display(),
@@ -137,7 +137,7 @@ impl WhisperTranscriber {
             Some(Ok(())) => Ok(path),
             Some(Err(e)) => {
                 ItemError::check_stop()?;
-                Err(ItemError::transient(format!(
+                Err(ItemError::waiting(format!(
                     "the speech model {} is missing and could not be downloaded: {e}. Run `astra models pull {}` to try again",
                     model.name, model.name
                 )))
@@ -176,7 +176,7 @@ impl Transcriber for WhisperTranscriber {
         audio: &Path,
         _ctx: &TranscribeCtx<'_>,
     ) -> Result<Option<Transcript>, ItemError> {
-        Err(ItemError::transient(format!(
+        Err(ItemError::waiting(format!(
             "{}: this build of astra has no built-in recognizer (it was built without the `whisper` feature): \
              rebuild with default features (needs cmake and a C/C++ compiler), or configure another provider \
              ([transcription] provider = \"command\" or \"openai\")",
