@@ -10,6 +10,7 @@ pub mod notion;
 pub mod output;
 pub mod schedule;
 pub mod skill;
+pub mod ui;
 
 use crate::config::Config;
 use crate::paths::Paths;
@@ -72,6 +73,8 @@ pub enum Command {
     /// Install an agent skill file that teaches an AI agent this CLI.
     #[command(subcommand)]
     Skill(skill::SkillCommand),
+    /// The local web dashboard: jobs, history, memos and alerts (127.0.0.1, a token).
+    Ui(ui::UiArgs),
 }
 
 /// What every command needs: where things are, and how to print.
@@ -104,6 +107,7 @@ pub fn run(cli: Cli) -> u8 {
             Command::Alert(c) => alert::run(&ctx, c),
             Command::Completions(a) => completions::run(a),
             Command::Skill(c) => skill::run(&ctx, c),
+            Command::Ui(a) => ui::run(&ctx, a),
         }
     });
     match result {
@@ -152,6 +156,9 @@ mod tests {
             "astra skill install",
             "astra skill print",
             "astra --config /tmp/c.toml jobs list",
+            "astra ui",
+            "astra ui --port 0 --no-open",
+            "astra ui --bind 0.0.0.0 --port 9000",
         ];
         let refused: &[&str] = &[
             "astra",
@@ -165,6 +172,8 @@ mod tests {
             "astra failed retry x --all",
             "astra completions tcsh",
             "astra frobnicate",
+            "astra ui --port many",
+            "astra ui --bind nowhere",
         ];
         for line in accepted {
             if let Err(e) = Cli::try_parse_from(line.split_whitespace()) {
