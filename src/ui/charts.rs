@@ -43,7 +43,7 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// The frame: y axis with three ticks, x labels (thinned to fit).
-fn frame(labels: &[String], top: f64, unit: &str) -> Markup {
+fn frame(labels: &[String], top: f64) -> Markup {
     let plot_h = H - TOP - BOTTOM;
     let n = labels.len().max(1);
     let slot = (W - LEFT - RIGHT) / n as f64;
@@ -55,7 +55,6 @@ fn frame(labels: &[String], top: f64, unit: &str) -> Markup {
             line.axis x1=(LEFT) x2=(W - RIGHT) y1=(y) y2=(y) {}
             text x=(LEFT - 4.0) y=(y + 4.0) text-anchor="end" { (fmt_num(v)) }
         }
-        text x=(4) y=(TOP + 8.0) { (unit) }
         @for (i, l) in labels.iter().enumerate() {
             @if i % every == 0 {
                 text x=(LEFT + slot * (i as f64 + 0.5)) y=(H - 6.0) text-anchor="middle" { (l) }
@@ -146,7 +145,7 @@ pub fn stacked_bars(
         series,
         total,
         html! {
-            (frame(labels, top, unit))
+            (frame(labels, top))
             @for (x, y, w, h, class, tip) in &rects {
                 rect.(format!("s-{class}")) x=(format!("{x:.1}")) y=(format!("{y:.1}")) width=(format!("{w:.1}")) height=(format!("{h:.1}")) { title { (tip) } }
             }
@@ -180,7 +179,7 @@ pub fn lines(id: &str, title: &str, unit: &str, labels: &[String], series: &[Ser
         series,
         total,
         html! {
-            (frame(labels, top, unit))
+            (frame(labels, top))
             @for s in series {
                 @let pts: Vec<String> = s.values.iter().enumerate().map(|(i, v)| { let (x, y) = point(i, *v); format!("{x:.1},{y:.1}") }).collect();
                 polyline.(format!("s-{}", s.class)) points=(pts.join(" ")) {}
@@ -212,7 +211,7 @@ fn figure(
     );
     html! {
         figure.chart #(id) aria-labelledby=(format!("{id}-title")) {
-            figcaption #(format!("{id}-title")) { (title) }
+            figcaption #(format!("{id}-title")) { (title) " " span.muted { "(" (unit) ")" } }
             @if total == 0.0 { p.muted { "Nothing in these days yet." } }
             svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(desc) {
                 (marks)

@@ -143,8 +143,9 @@ fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, body).into_response()
 }
 
-/// Adds the headers every answer carries: no caching, no framing, no referrer (the
-/// first URL holds the token), scripts and styles only from this server.
+/// Adds the headers every answer carries: no caching, no framing, no referrer to other
+/// sites (same-origin keeps the browser's `Origin` on our own forms, which
+/// `no-referrer` would turn into `null`), scripts and styles only from this server.
 fn harden(resp: &mut Response) {
     let h = resp.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
@@ -156,7 +157,7 @@ fn harden(resp: &mut Response) {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::REFERRER_POLICY, "same-origin");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::CACHE_CONTROL, "no-store");
 }

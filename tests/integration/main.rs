@@ -1,6 +1,9 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
+mod browser;
+mod cdp;
 mod cli;
 mod crash;
+mod dashboard;
 mod fake_notion;
 mod fake_openai;
 mod faults;
@@ -16,3 +19,4 @@ mod runner;
 mod schedule;
 mod speech;
 mod throughput;
+mod ui;

@@ -10,7 +10,7 @@ pub enum Listing {
     Hits(Vec<Hit>),
 }
 
-fn href(row: &MemoRow) -> String {
+pub fn href(row: &MemoRow) -> String {
     format!(
         "/memos/{}",
         serde_urlencoded::to_string([("", &row.id)])

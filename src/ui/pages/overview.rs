@@ -62,7 +62,7 @@ pub fn page(
             h2 { "Memos that need attention" }
             @if attention.is_empty() { p.muted { "None: no memo is failed, retrying or waiting." } }
             @else {
-                ul { @for m in attention { li { a href=(format!("/memos/{}", m.id)) { (m.title.as_deref().unwrap_or(&m.file)) } " " (badge(&m.status)) @if let Some(r) = &m.reason { " " span.muted { (r) } } } } }
+                ul { @for m in attention { li { a href=(super::memos::href(m)) { (m.title.as_deref().unwrap_or(&m.file)) } " " (badge(&m.status)) @if let Some(r) = &m.reason { " " span.muted { (r) } } } } }
             }
             p { a href="/history" { "All history" } " · " a href="/memos" { "All memos" } }
         },
