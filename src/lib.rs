@@ -10,6 +10,7 @@
 //! - [`fsutil`]: atomic writes and durable copies.
 //! - [`ui`]: `astra ui`, the local web dashboard (axum, loopback, token).
 pub mod alerts;
+pub mod catalogue;
 pub mod cli;
 pub mod clients;
 pub mod config;

@@ -148,6 +148,9 @@ pub enum ItemStatus {
     Discarded,
     /// Failed; tried again after `next_attempt_at`.
     Retrying,
+    /// Nothing can process it yet (no transcriber): spends no attempts, taken up again
+    /// when the `[transcription]` config changes (or on `astra memos retry`).
+    Waiting,
     /// Dead-lettered after `max_attempts` (or an error no retry can fix).
     Failed,
 }
@@ -159,6 +162,7 @@ impl ItemStatus {
             ItemStatus::Completed => "completed",
             ItemStatus::Discarded => "discarded",
             ItemStatus::Retrying => "retrying",
+            ItemStatus::Waiting => "waiting",
             ItemStatus::Failed => "failed",
         }
     }
@@ -217,6 +221,10 @@ pub struct Item {
     /// Tokens a remote model used to organize the memo, summed over attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Tokens>,
+    /// The `[transcription]` config's hash when the memo began waiting or backing off:
+    /// a different one ends the wait at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcription_hash: Option<String>,
 }
 
 /// Tokens a remote model used: prompt and completion are billed at different rates.
@@ -251,6 +259,7 @@ impl Item {
             archived_to: None,
             audio_seconds: None,
             tokens: None,
+            transcription_hash: None,
         }
     }
 

@@ -122,6 +122,17 @@ fn retry(ctx: &Ctx, ids: &[String], all: bool) -> Result<u8> {
         vm.failed.retain(|f| !chosen.contains(f));
         (chosen, unknown)
     })?;
+    // The catalogue mirrors state.json's in-flight items (`astra memos` reads it).
+    if !retried.is_empty()
+        && let Some(cat) = crate::catalogue::Catalogue::open_read_only(&ctx.paths)?
+    {
+        let vm: VoiceMemoState = store(ctx).load_job(JOB.name)?;
+        for f in &retried {
+            if let Some(item) = vm.items.get(f) {
+                cat.save_item(f, item, crate::catalogue::Durability::Mirror)?;
+            }
+        }
+    }
     let msg = format!(
         "{} memo(s) queued; the next voice-memo run processes them",
         retried.len()

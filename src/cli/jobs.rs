@@ -186,7 +186,13 @@ pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
         && last
             .zip(cron.as_ref())
             .is_some_and(|(r, c)| is_overdue(c, r.started_at, Utc::now()));
+    let failing = if job.name == crate::voice_memo::JOB.name {
+        failing_memos(ctx)?
+    } else {
+        Vec::new()
+    };
     Ok(json!({
+        "failing": failing,
         "name": job.name,
         "program": job.program,
         "description": job.description,
@@ -204,6 +210,34 @@ pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
         "run_count": worked.len(),
         "state": job.state_shape,
     }))
+}
+
+/// The memos that failed, back off or wait (from state.json: what is in flight), each
+/// with its reason.
+fn failing_memos(ctx: &Ctx) -> Result<Vec<Value>> {
+    use crate::state::{ItemStatus, VoiceMemoState};
+    let vm: VoiceMemoState =
+        crate::state::StateStore::new(&ctx.paths.state).load_job(crate::voice_memo::JOB.name)?;
+    Ok(vm
+        .items
+        .iter()
+        .filter(|(_, i)| {
+            matches!(
+                i.status,
+                ItemStatus::Failed | ItemStatus::Retrying | ItemStatus::Waiting
+            )
+        })
+        .map(|(file, i)| {
+            json!({
+                "file": file,
+                "id": i.id,
+                "status": i.status.as_str(),
+                "attempts": i.attempts,
+                "next_attempt_at": i.next_attempt_at,
+                "reason": i.last_error.as_deref().map(|e| e.split_whitespace().collect::<Vec<_>>().join(" ")),
+            })
+        })
+        .collect())
 }
 
 /// Late by more than this after a scheduled time means no scheduler started the job.
@@ -260,6 +294,25 @@ fn show(ctx: &Ctx, name: &str) -> Result<u8> {
         "{}",
         output::card(&format!("{} ({})", job.program, job.name), rows)
     );
+    if let Some(failing) = data["failing"].as_array().filter(|f| !f.is_empty()) {
+        println!("\nFailing memos:");
+        let rows = failing
+            .iter()
+            .map(|m| {
+                vec![
+                    m["file"].as_str().unwrap_or("").to_string(),
+                    m["status"].as_str().unwrap_or("").to_string(),
+                    m["attempts"].to_string(),
+                    m["reason"].as_str().unwrap_or("—").to_string(),
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            output::table(&["file", "status", "attempts", "reason"], rows)
+        );
+        println!("Details: `astra memos show FILE`; re-queue: `astra memos retry FILE`.");
+    }
     Ok(crate::exit::OK)
 }
 

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod failed;
 pub mod init;
 pub mod jobs;
+pub mod memos;
 pub mod notion;
 pub mod output;
 pub mod schedule;
@@ -30,6 +31,8 @@ Examples:
   astra jobs list                    the jobs, their schedules, enabled or not
   astra jobs show voice-memo --json  one job's status as JSON
   astra jobs run --all               run every enabled job now
+  astra memos                        every memo: status, attempts, the reason it waits or failed
+  astra memos search dentist         search what you said (transcripts, titles, outputs)
   astra failed list                  memos that gave up, with their last error
   astra doctor                       check config, paths, keys and services
 
@@ -54,6 +57,8 @@ pub enum Command {
     /// List, show, run, enable or disable jobs; read their history.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Every memo astra has seen: list, show its whole story, retry, search transcripts.
+    Memos(memos::MemosArgs),
     /// The dead-letter list: memos that gave up, with their last error.
     #[command(subcommand)]
     Failed(failed::FailedCommand),
@@ -100,6 +105,7 @@ pub fn run(cli: Cli) -> u8 {
         match cli.command {
             Command::Init(a) => init::run(&ctx, a),
             Command::Jobs(c) => jobs::run(&ctx, c),
+            Command::Memos(a) => memos::run(&ctx, a),
             Command::Failed(c) => failed::run(&ctx, c),
             Command::Schedule(c) => schedule::run(&ctx, c),
             Command::Notion(c) => notion::run(&ctx, c),
@@ -144,6 +150,14 @@ mod tests {
             "astra jobs disable voice-memo",
             "astra jobs log-cleanup",
             "astra jobs log-cleanup --days 7 --dry-run",
+            "astra memos",
+            "astra memos --status failed -n 5",
+            "astra memos list --since 2026-01-01 --json",
+            "astra memos show 0123456789ab",
+            "astra memos retry a.m4a b.m4a",
+            "astra memos retry --status discarded",
+            "astra memos retry --all",
+            "astra memos search dentist crown -n 3",
             "astra failed list",
             "astra failed retry a.m4a b.m4a",
             "astra failed retry --all",
@@ -169,6 +183,10 @@ mod tests {
             "astra jobs history -n many",
             "astra jobs log-cleanup --days -1",
             "astra failed retry",
+            "astra memos retry",
+            "astra memos retry x --all",
+            "astra memos search",
+            "astra memos show",
             "astra failed retry x --all",
             "astra completions tcsh",
             "astra frobnicate",

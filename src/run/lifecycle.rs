@@ -326,6 +326,35 @@ fn finish_untouched(id: JobId, opts: &RunOptions, result: RunResult) -> u8 {
     exit::OK
 }
 
+/// `; first failure: <file>: <reason>` for the summary line when a memo failed, so a
+/// cron mail (or a log of stderr) says which and why without a terminal.
+fn first_failure(result: &RunResult) -> String {
+    let Some(item) = result
+        .items
+        .iter()
+        .flatten()
+        .find(|i| matches!(i.status.as_str(), "failed" | "retrying") && i.error.is_some())
+    else {
+        return String::new();
+    };
+    let reason: String = item
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let reason = reason
+        .strip_prefix(&format!("{}: ", item.file))
+        .unwrap_or(&reason);
+    let reason: String = if reason.chars().count() > 200 {
+        format!("{}…", reason.chars().take(199).collect::<String>())
+    } else {
+        reason.to_string()
+    };
+    format!("; first failure: {} ({}): {reason}", item.file, item.status)
+}
+
 /// The one summary line (stderr) and, with `--json`, the whole result (stdout).
 fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: bool) {
     if opts.json {
@@ -354,7 +383,7 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
             if s.skipped > 0 {
                 line.push_str(&format!(", {} waiting", s.skipped));
             }
-            eprintln!("{line} in {secs:.1}s{dry}");
+            eprintln!("{line} in {secs:.1}s{dry}{}", first_failure(result));
         }
     }
     if interactive {

@@ -9,6 +9,9 @@ pub enum ItemError {
     Transient(String),
     /// A retry will not help: bytes that are not audio, a symlink out of the inbox.
     Permanent(String),
+    /// Nothing can process it yet (no transcriber configured): the memo waits, spends
+    /// no attempt, and is taken up when the `[transcription]` config changes.
+    Waiting(String),
     /// The run is stopping (signal or timeout): the memo resumes next run, and this
     /// attempt does not count.
     Interrupted(String),
@@ -21,10 +24,19 @@ impl ItemError {
     pub fn permanent(msg: impl Into<String>) -> Self {
         ItemError::Permanent(msg.into())
     }
+    pub fn waiting(msg: impl Into<String>) -> Self {
+        ItemError::Waiting(msg.into())
+    }
     pub fn message(&self) -> &str {
         match self {
-            ItemError::Transient(m) | ItemError::Permanent(m) | ItemError::Interrupted(m) => m,
+            ItemError::Transient(m)
+            | ItemError::Permanent(m)
+            | ItemError::Waiting(m)
+            | ItemError::Interrupted(m) => m,
         }
+    }
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, ItemError::Waiting(_))
     }
     pub fn is_permanent(&self) -> bool {
         matches!(self, ItemError::Permanent(_))

@@ -386,3 +386,37 @@ mod tests {
         assert!(!part_path(&m4a).exists());
     }
 }
+
+/// The loudest sample of `input` in dB (0 is full scale; silence is about -91), from
+/// ffmpeg's `volumedetect`; `None` when ffmpeg cannot tell.
+pub fn loudest_db(input: &Path, timeout: Duration) -> Option<f64> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-hide_banner", "-i"])
+        .arg(input)
+        .args(["-vn", "-af", "volumedetect", "-f", "null", "-"]);
+    let o = process::run(&mut cmd, timeout).ok()?;
+    if !o.status.success() {
+        return None;
+    }
+    parse_loudest(&String::from_utf8_lossy(&o.stderr))
+}
+
+/// `max_volume: -3.2 dB` in volumedetect's report.
+fn parse_loudest(text: &str) -> Option<f64> {
+    let at = text.rfind("max_volume:")?;
+    text[at + "max_volume:".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod loudness_tests {
+    #[test]
+    fn reads_volumedetect_max() {
+        let report = "[Parsed_volumedetect_0 @ 0x1] mean_volume: -20.1 dB\n[Parsed_volumedetect_0 @ 0x1] max_volume: -3.5 dB\n";
+        assert_eq!(super::parse_loudest(report), Some(-3.5));
+        assert_eq!(super::parse_loudest("nothing"), None);
+    }
+}

@@ -79,10 +79,12 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         extensions: cfg.extensions.clone(),
         settle: Duration::from_secs(cfg.settle_seconds),
         retry_now: ctx.opts.retry_now,
+        transcription_hash: seen::transcription_hash(&ctx.config.transcription),
     };
     let now = Utc::now();
     let listed = watch::list(&cfg.inbox, &rules)?;
-    let index = ctx.paths.cache.join("voice-memo.seen");
+    let index = seen::index_path(ctx.paths);
+    let db = crate::catalogue::db_path(ctx.paths);
     // The fast path: an empty inbox, or names the seen-index settles, need no parse
     // of state.json — unless an interrupted run left memos pending.
     let quick_pending = if listed.is_empty() {
@@ -97,17 +99,24 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 crate::fsutil::create_private_dir(&ctx.paths.cache)?;
             }
             let wanted = listed.iter().map(|l| l.name.as_str()).collect();
-            let (seen, parsed) =
-                seen::load(ctx.state.path(), &index, ctx.opts.dry_run, Some(&wanted))?;
+            let (seen, parsed) = seen::load(
+                ctx.state.path(),
+                &index,
+                &db,
+                ctx.opts.dry_run,
+                Some(&wanted),
+            )?;
             let mut waiting = 0;
             let open: Vec<_> = listed
                 .into_iter()
-                .filter(|l| match seen.skip(&l.name, now, ctx.opts.retry_now) {
-                    Some(w) => {
-                        waiting += usize::from(w);
-                        false
+                .filter(|l| {
+                    match seen.skip(&l.name, now, ctx.opts.retry_now, &rules.transcription_hash) {
+                        Some(w) => {
+                            waiting += usize::from(w);
+                            false
+                        }
+                        None => true,
                     }
-                    None => true,
                 })
                 .collect();
             if open.is_empty() && seen.pending == 0 {
@@ -135,7 +144,31 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             items: Vec::new(),
         });
     };
-    let listed = open;
+    // The catalogue from here on: reconciled with state.json (which it migrates on the
+    // first run) before anything is decided; a dry run only reads it.
+    let catalogue = if ctx.opts.dry_run {
+        crate::catalogue::Catalogue::open_read_only(ctx.paths)?
+    } else {
+        Some(crate::catalogue::Catalogue::open(ctx.paths)?)
+    };
+    let state = match &catalogue {
+        Some(cat) if !ctx.opts.dry_run => crate::catalogue::reconcile(cat, &ctx.state)?,
+        _ => state,
+    };
+    // A name the catalogue has done is settled even if the seen-index did not say so.
+    let listed: Vec<_> = match &catalogue {
+        Some(cat) => open
+            .into_iter()
+            .filter(|l| {
+                state.items.contains_key(&l.name)
+                    || !matches!(
+                        cat.status_of(&l.name).ok().flatten().as_deref(),
+                        Some("completed" | "discarded")
+                    )
+            })
+            .collect(),
+        None => open,
+    };
     let mut scan = watch::scan(&cfg.inbox, listed, &rules, &state, now);
     scan.waiting += waiting;
     if cfg.settle_seconds > 0 && !scan.ready.is_empty() {
@@ -171,14 +204,27 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             items,
         });
     }
+    let Some(catalogue) = catalogue else {
+        unreachable!("a run that writes opened the catalogue")
+    };
     let recovered = if cfg.archive_mode == crate::config::ArchiveMode::Move {
-        pipeline::recover_moved(ctx, &state)?
+        pipeline::recover_moved(ctx, &state, &catalogue)?
     } else {
         0
     };
     ctx.begin_work()?;
-    let pipeline = Pipeline::new(ctx, state)?;
+    let pipeline = Pipeline::new(ctx, state, catalogue)?;
     let items = pipeline.run(&scan.ready, ctx.interactive);
+    // The next run with nothing new finds a current seen-index.
+    if let Err(e) = seen::load(
+        ctx.state.path(),
+        &index,
+        &db,
+        false,
+        Some(&Default::default()),
+    ) {
+        tracing::debug!(error = %format!("{e:#}"), "could not refresh the seen-index");
+    }
     stages.0.extend(pipeline.stages().0);
     for it in &items {
         match it.status.as_str() {
@@ -187,7 +233,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 stats.processed += 1;
                 stats.discarded += 1;
             }
-            "pending" => stats.skipped += 1,
+            "pending" | "waiting" => stats.skipped += 1,
             _ => stats.failed += 1,
         }
     }

@@ -7,6 +7,7 @@ use super::sync::{SyncTarget, markdown::MarkdownTarget, notion::NotionTarget};
 use super::transcribe::{self, Auto};
 use super::watch::Candidate;
 use super::{JOB, Memo, audio, media};
+use crate::catalogue::{Catalogue, Durability, TranscriptRecord};
 use crate::config::{Config, OrganizationProvider};
 use crate::fsutil;
 use crate::run::lifecycle::RunContext;
@@ -30,6 +31,11 @@ pub struct Pipeline {
     sync: Box<dyn SyncTarget>,
     archiver: Archiver,
     state: StateStore,
+    /// Every memo's record: done memos live only here (see `catalogue`).
+    catalogue: Catalogue,
+    /// The `[transcription]` config's hash, stamped on memos that wait or back off.
+    transcription_hash: String,
+    organizer_name: &'static str,
     cache: PathBuf,
     /// The target's note categories, fetched on first use.
     categories: Mutex<Option<Vec<String>>>,
@@ -76,7 +82,8 @@ pub fn backoff(attempts: u32) -> ChronoDuration {
 
 /// Test hook: `ASTRA_TEST_CRASH_AT=<point>` aborts the process there, as a power cut
 /// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`,
-/// `notion-page-created` (a Notion page made, its id not saved yet).
+/// `notion-page-created` (a Notion page made, its id not saved yet), `catalogued-unsaved`
+/// (a memo done in the catalogue, still in flight in state.json).
 pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -102,7 +109,11 @@ fn sync_target(ctx: &RunContext<'_>) -> Result<Box<dyn SyncTarget>> {
 }
 
 impl Pipeline {
-    pub fn new(ctx: &RunContext<'_>, state: VoiceMemoState) -> Result<Pipeline> {
+    pub fn new(
+        ctx: &RunContext<'_>,
+        state: VoiceMemoState,
+        catalogue: Catalogue,
+    ) -> Result<Pipeline> {
         let cfg = ctx.config;
         let cache = ctx.paths.cache.join("voice-memo");
         fsutil::create_private_dir(&cache)?;
@@ -117,6 +128,12 @@ impl Pipeline {
                 failed_dir: ctx.paths.failed.clone(),
             },
             state: ctx.state.clone(),
+            catalogue,
+            transcription_hash: super::seen::transcription_hash(&cfg.transcription),
+            organizer_name: match cfg.organization.provider {
+                OrganizationProvider::Rules => "rules",
+                OrganizationProvider::Openai => "openai",
+            },
             cache,
             categories: Mutex::new(None),
             max_attempts: cfg.voice_memo.max_attempts,
@@ -125,6 +142,11 @@ impl Pipeline {
             stages: Mutex::new(Stages::default()),
             spent: Mutex::new(Spent::default()),
         })
+    }
+
+    /// The catalogue this run writes.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 
     /// Audio transcribed and tokens used so far in this run.
@@ -205,14 +227,34 @@ impl Pipeline {
             .unwrap_or_else(Item::new_pending)
     }
 
-    /// Saves one item (and the dead-letter list) under the state lock.
+    /// Saves one item: in flight, to state.json (its truth) under the state lock, then
+    /// mirrored to the catalogue; done, to the catalogue durably first (it becomes the
+    /// truth), then removed from state.json. A crash between the two writes is
+    /// repaired by `catalogue::reconcile` either way.
     fn save(&self, name: &str, item: &Item) -> Result<(), ItemError> {
+        let to_item_error = |e: anyhow::Error| {
+            let hint = fsutil::io_hint(&e)
+                .map(|h| format!(". {h}"))
+                .unwrap_or_default();
+            ItemError::transient(format!("{name}: {e:#}{hint}"))
+        };
         if let Ok(mut m) = self.items.lock() {
             m.insert(name.to_string(), item.clone());
         }
+        let done = item.status.is_done();
+        if done {
+            self.catalogue
+                .save_item(name, item, Durability::Durable)
+                .map_err(to_item_error)?;
+            crash_point("catalogued-unsaved");
+        }
         self.state
             .update_job(JOB.name, |vm: &mut VoiceMemoState| {
-                vm.items.insert(name.to_string(), item.clone());
+                if done {
+                    vm.items.remove(name);
+                } else {
+                    vm.items.insert(name.to_string(), item.clone());
+                }
                 let listed = vm.failed.iter().any(|f| f == name);
                 if item.status == ItemStatus::Failed && !listed {
                     vm.failed.push(name.to_string());
@@ -220,12 +262,12 @@ impl Pipeline {
                     vm.failed.retain(|f| f != name);
                 }
             })
-            .map_err(|e| {
-                let hint = fsutil::io_hint(&e)
-                    .map(|h| format!(". {h}"))
-                    .unwrap_or_default();
-                ItemError::transient(format!("{name}: {e:#}{hint}"))
-            })
+            .map_err(to_item_error)?;
+        if !done && let Err(e) = self.catalogue.save_item(name, item, Durability::Mirror) {
+            // state.json holds it; the next run's reconcile mirrors it again.
+            tracing::warn!(file = %name, error = %format!("{e:#}"), "could not update the memo catalogue");
+        }
+        Ok(())
     }
 
     /// One memo, start to finish or to its error.
@@ -233,16 +275,36 @@ impl Pipeline {
         let mut item = self.snapshot(&c.name);
         item.attempts += 1;
         item.status = ItemStatus::Pending;
-        let outcome = self
-            .save(&c.name, &item)
-            .and_then(|()| self.advance(c, &mut item));
+        let outcome = self.save(&c.name, &item).and_then(|()| {
+            if let Err(e) = self.catalogue.begin_attempt(&c.name, item.attempts) {
+                tracing::warn!(file = %c.name, error = %format!("{e:#}"), "could not record the attempt");
+            }
+            self.advance(c, &mut item)
+        });
         let error = match outcome {
             Ok(()) => {
                 tracing::info!(file = %c.name, id = item.id.as_deref().unwrap_or(""), status = item.status.as_str(), "memo done");
                 let _ = std::fs::remove_dir_all(self.cache.join(item.id.as_deref().unwrap_or("-")));
                 None
             }
+            Err(e) if e.is_waiting() => {
+                // Waiting is not failing: no attempt spent, never dead-lettered; the
+                // first run under another [transcription] config takes it up.
+                item.attempts = item.attempts.saturating_sub(1);
+                item.status = ItemStatus::Waiting;
+                item.last_error = Some(e.message().to_string());
+                item.next_attempt_at = None;
+                item.transcription_hash = Some(self.transcription_hash.clone());
+                if let Err(err) = self.save(&c.name, &item) {
+                    tracing::error!(file = %c.name, error = %err, "could not save a waiting memo");
+                }
+                tracing::info!(file = %c.name, reason = %e, "memo waits for a transcriber");
+                Some(e.message().to_string())
+            }
             Err(e) if e.is_interrupted() => {
+                let _ = self
+                    .catalogue
+                    .end_attempt(&c.name, "interrupted", Some(e.message()));
                 item.attempts = item.attempts.saturating_sub(1);
                 if let Err(err) = self.save(&c.name, &item) {
                     tracing::error!(file = %c.name, error = %err, "could not save an interrupted memo");
@@ -290,6 +352,7 @@ impl Pipeline {
         } else {
             item.status = ItemStatus::Retrying;
             item.next_attempt_at = Some(Utc::now() + backoff(item.attempts));
+            item.transcription_hash = Some(self.transcription_hash.clone());
         }
         if let Err(err) = self.save(&c.name, item) {
             tracing::error!(file = %c.name, error = %err, "could not record the failure");
@@ -340,11 +403,16 @@ impl Pipeline {
             self.spend(None, Some(t));
         }
         if item.stage < Some(Stage::Organized) {
+            let json = serde_json::to_value(&org).unwrap_or_default();
+            if let Err(e) = self.catalogue.set_organization(&c.name, &org.title, &json) {
+                tracing::warn!(file = %c.name, error = %format!("{e:#}"), "could not catalogue the organization");
+            }
             item.stage = Some(Stage::Organized);
             self.save(&c.name, item)?;
             crash_point("organized");
         }
         if org.discard {
+            item.last_error = Some(discard_reason(&transcript, self.organizer_name));
             return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
         }
         ItemError::check_stop()?;
@@ -383,8 +451,11 @@ impl Pipeline {
         item.archived_to = placed.map(|p| p.display().to_string());
         item.stage = Some(Stage::Archived);
         item.status = status;
-        item.last_error = None;
+        if status != ItemStatus::Discarded {
+            item.last_error = None;
+        }
         item.next_attempt_at = None;
+        item.transcription_hash = None;
         self.save(&c.name, item)
     }
 
@@ -400,6 +471,29 @@ impl Pipeline {
         };
         let t = self.transcriber.transcribe(&memo.path, &ctx)?;
         tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
+        if t.text.trim().is_empty() && matches!(t.provider, "command" | "openai") {
+            // A recognizer that hears nothing in audio that is not silent is broken
+            // (wrong model, wrong arguments), not a reason to discard the memo.
+            if let Some(db) = media::loudest_db(&memo.path, std::time::Duration::from_secs(120))
+                && db > SILENT_DB
+            {
+                return Err(ItemError::transient(format!(
+                    "{}: the {} transcriber returned an empty transcript, but the audio is not silent \
+                     (loudest {db:.1} dB). Check [transcription] command/model in config.toml; the memo is retried",
+                    memo.name, t.provider
+                )));
+            }
+        }
+        let record = TranscriptRecord {
+            text: t.text.clone(),
+            provider: t.provider.to_string(),
+            model: None,
+            language: None,
+            segments: serde_json::Value::Array(Vec::new()),
+        };
+        if let Err(e) = self.catalogue.set_transcript(&memo.name, &record) {
+            tracing::warn!(file = %memo.name, error = %format!("{e:#}"), "could not catalogue the transcript");
+        }
         fsutil::create_private_dir(cache)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
         Ok((t.text, true))
@@ -450,6 +544,22 @@ impl Pipeline {
     }
 }
 
+/// Audio whose loudest sample is below this (dB) is silence.
+const SILENT_DB: f64 = -60.0;
+
+/// Why the organizer kept nothing, in words (the discard's recorded reason).
+fn discard_reason(transcript: &str, organizer: &str) -> String {
+    let words = transcript.split_whitespace().count();
+    if words == 0 {
+        return "the transcript is empty (silence or noise)".to_string();
+    }
+    let head: String = transcript.chars().take(80).collect();
+    format!(
+        "the {organizer} organizer found nothing to keep in a {words}-word transcript: \"{}\"",
+        head.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
 fn progress_bar(len: usize, interactive: bool) -> Option<indicatif::ProgressBar> {
     if !interactive || len == 0 {
         return None;
@@ -466,7 +576,11 @@ fn progress_bar(len: usize, interactive: bool) -> Option<indicatif::ProgressBar>
 
 /// Move mode: a memo moved to the archive just before a crash is no longer in the
 /// inbox. Finds such items (synced, not archived) in the archive and completes them.
-pub fn recover_moved(ctx: &RunContext<'_>, state: &VoiceMemoState) -> Result<u64> {
+pub fn recover_moved(
+    ctx: &RunContext<'_>,
+    state: &VoiceMemoState,
+    catalogue: &Catalogue,
+) -> Result<u64> {
     let inbox = &ctx.config.voice_memo.inbox;
     let archive = &ctx.config.voice_memo.archive_dir;
     let mut recovered = 0;
@@ -483,8 +597,9 @@ pub fn recover_moved(ctx: &RunContext<'_>, state: &VoiceMemoState) -> Result<u64
             done.stage = Some(Stage::Archived);
             done.status = ItemStatus::Completed;
             done.archived_to = Some(p.display().to_string());
+            catalogue.save_item(name, &done, Durability::Durable)?;
             ctx.state.update_job(JOB.name, |vm: &mut VoiceMemoState| {
-                vm.items.insert(name.clone(), done);
+                vm.items.remove(name);
             })?;
             tracing::info!(file = %name, "completed a memo moved to the archive before an interruption");
             recovered += 1;

@@ -1,11 +1,15 @@
 //! The seen-index: a compact cache of which inbox names need no work (completed,
-//! discarded, dead-lettered, or waiting for a backoff), derived from state.json and
-//! stamped with the state file's identity. A run with nothing new reads this small
-//! file instead of parsing a state.json that holds years of memos.
+//! discarded, dead-lettered, waiting, or backing off), derived from state.json (what
+//! is in flight) and the memo catalogue (what is done), and stamped with the state
+//! file's identity. A run with nothing new reads this small file and opens neither the
+//! catalogue nor more of state.json.
 //!
-//! It is only a cache: a stale or missing index is rebuilt from state.json, and a
-//! wrong one cannot be used because the stamp (device, inode, size, mtime) of every
-//! state save differs (saves are atomic renames).
+//! It is only a cache: a stale or missing index is rebuilt, and a wrong one cannot be
+//! used because the stamp (device, inode, size, mtime) of every state save differs
+//! (saves are atomic renames). Every change of the catalogue's done set is followed by
+//! a state save (a memo finished: removed from state.json; migrated: removed), and
+//! `astra memos retry` deletes the index before it writes; so a current stamp means the
+//! catalogue's done set is the one the index was built from.
 use crate::state::{ItemStatus, VoiceMemoState};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -15,35 +19,71 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-const MAGIC: &str = "astra-seen-v1";
+const MAGIC: &str = "astra-seen-v2";
 
 /// What the index knows about a name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Known {
     /// Nothing more to do.
     Settled,
-    /// Retrying after this time (unix seconds).
-    RetryAt(i64),
+    /// Retrying after this time (unix seconds), unless the `[transcription]` config
+    /// hash is no longer this one.
+    RetryAt(i64, String),
+    /// Waiting for a transcriber while the `[transcription]` config hash is this one.
+    Waiting(String),
+}
+
+/// Whether a memo in `status` holds back now: `Some(true)` waiting (for its backoff or
+/// a transcriber), `Some(false)` nothing to do, `None` work to do. A change of the
+/// `[transcription]` config (`current` ≠ the memo's hash) ends every wait and backoff.
+pub fn holds(
+    status: ItemStatus,
+    next_attempt: Option<i64>,
+    hash: Option<&str>,
+    now: i64,
+    retry_now: bool,
+    current: &str,
+) -> Option<bool> {
+    let same = hash.is_none_or(|h| h == current);
+    match status {
+        s if s.is_done() || s == ItemStatus::Failed => Some(false),
+        ItemStatus::Retrying if !retry_now && same && next_attempt.unwrap_or(0) > now => Some(true),
+        ItemStatus::Waiting if !retry_now && same => Some(true),
+        _ => None,
+    }
 }
 
 /// The index: settled names, backoffs, and whether state holds unfinished items.
 #[derive(Debug, Default)]
 pub struct Seen {
     pub names: HashMap<String, Known>,
-    /// Items left `pending` by an interrupted run: the full state must be read.
+    /// Items left `pending` by an interrupted run, or done ones state.json still holds
+    /// (not migrated to the catalogue yet): the full path must run.
     pub pending: usize,
 }
 
 impl Seen {
-    /// Builds the index from a parsed state.
-    pub fn from_state(vm: &VoiceMemoState) -> Seen {
+    /// Builds the index from a parsed state and the catalogue's done names.
+    pub fn from_state(vm: &VoiceMemoState, done: Vec<String>) -> Seen {
         let mut seen = Seen::default();
+        for name in done {
+            seen.names.insert(name, Known::Settled);
+        }
         for (name, item) in &vm.items {
+            let hash = || item.transcription_hash.clone().unwrap_or_default();
             let known = match item.status {
-                s if s.is_done() || s == ItemStatus::Failed => Known::Settled,
-                ItemStatus::Retrying => {
-                    Known::RetryAt(item.next_attempt_at.map(|t| t.timestamp()).unwrap_or(0))
+                // Done memos still in state.json (the full state of an earlier version):
+                // settled, but the run must take the full path once to migrate them.
+                s if s.is_done() => {
+                    seen.pending += 1;
+                    Known::Settled
                 }
+                ItemStatus::Failed => Known::Settled,
+                ItemStatus::Retrying => Known::RetryAt(
+                    item.next_attempt_at.map(|t| t.timestamp()).unwrap_or(0),
+                    hash(),
+                ),
+                ItemStatus::Waiting => Known::Waiting(hash()),
                 _ => {
                     seen.pending += 1;
                     continue;
@@ -54,12 +94,33 @@ impl Seen {
         seen
     }
 
-    /// Whether `name` needs no work now (`waiting`: it is backing off).
-    pub fn skip(&self, name: &str, now: DateTime<Utc>, retry_now: bool) -> Option<bool> {
+    /// Whether `name` needs no work now (`Some(true)`: it waits; see [`holds`]).
+    pub fn skip(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        retry_now: bool,
+        current: &str,
+    ) -> Option<bool> {
+        let now = now.timestamp();
         match self.names.get(name)? {
             Known::Settled => Some(false),
-            Known::RetryAt(t) if !retry_now && *t > now.timestamp() => Some(true),
-            Known::RetryAt(_) => None,
+            Known::RetryAt(t, h) => holds(
+                ItemStatus::Retrying,
+                Some(*t),
+                Some(h).filter(|h| !h.is_empty()).map(String::as_str),
+                now,
+                retry_now,
+                current,
+            ),
+            Known::Waiting(h) => holds(
+                ItemStatus::Waiting,
+                None,
+                Some(h).filter(|h| !h.is_empty()).map(String::as_str),
+                now,
+                retry_now,
+                current,
+            ),
         }
     }
 
@@ -68,7 +129,8 @@ impl Seen {
         for (name, known) in &self.names {
             match known {
                 Known::Settled => out.push(b'S'),
-                Known::RetryAt(t) => out.extend_from_slice(format!("R{t} ").as_bytes()),
+                Known::RetryAt(t, h) => out.extend_from_slice(format!("R{t} {h} ").as_bytes()),
+                Known::Waiting(h) => out.extend_from_slice(format!("W{h} ").as_bytes()),
             }
             out.extend_from_slice(name.as_bytes());
             out.push(0);
@@ -92,8 +154,13 @@ impl Seen {
             let (known, name) = match rec.as_bytes()[0] {
                 b'S' => (Known::Settled, &rec[1..]),
                 b'R' => {
-                    let (t, name) = rec[1..].split_once(' ')?;
-                    (Known::RetryAt(t.parse().ok()?), name)
+                    let (t, rest) = rec[1..].split_once(' ')?;
+                    let (h, name) = rest.split_once(' ')?;
+                    (Known::RetryAt(t.parse().ok()?, h.to_string()), name)
+                }
+                b'W' => {
+                    let (h, name) = rec[1..].split_once(' ')?;
+                    (Known::Waiting(h.to_string()), name)
                 }
                 _ => return None,
             };
@@ -137,20 +204,56 @@ pub fn pending_if_current(state_path: &Path, index_path: &Path) -> Option<usize>
     rest.trim().parse().ok()
 }
 
+/// A short hash of the `[transcription]` config: a memo waiting or backing off under
+/// one hash is taken up as soon as the config has another.
+pub fn transcription_hash(cfg: &crate::config::TranscriptionConfig) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{cfg:?}").as_bytes());
+    crate::fsutil::hex(&digest[..8])
+}
+
+/// Where the index lives.
+pub fn index_path(paths: &crate::paths::Paths) -> std::path::PathBuf {
+    paths.cache.join("voice-memo.seen")
+}
+
+/// The catalogue's done names (none when there is no catalogue yet).
+fn catalogue_done(db: &Path) -> Result<Vec<String>> {
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let conn = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening the memo catalogue {}", db.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mut st = conn
+        .prepare("SELECT file FROM memos WHERE status IN ('completed', 'discarded')")
+        .with_context(|| format!("reading the memo catalogue {}", db.display()))?;
+    let names = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .with_context(|| format!("reading the memo catalogue {}", db.display()))?;
+    Ok(names)
+}
+
 /// The index for `state_path`, from `index_path` when it is current (keeping only the
-/// names in `wanted`, when given: the inbox's); otherwise built from state.json (then
-/// also returned parsed, so the caller need not read it again) and, unless
-/// `read_only`, saved for the next run.
+/// names in `wanted`, when given: the inbox's); otherwise built from state.json and the
+/// catalogue at `db` (state then also returned parsed, so the caller need not read it
+/// again) and, unless `read_only`, saved for the next run.
 pub fn load(
     state_path: &Path,
     index_path: &Path,
+    db: &Path,
     read_only: bool,
     wanted: Option<&HashSet<&str>>,
 ) -> Result<(Seen, Option<VoiceMemoState>)> {
     let mut f = match File::open(state_path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((Seen::default(), Some(VoiceMemoState::default())));
+            let seen = Seen::from_state(&VoiceMemoState::default(), catalogue_done(db)?);
+            return Ok((seen, Some(VoiceMemoState::default())));
         }
         // Unreadable state: let the full load report it properly.
         Err(_) => {
@@ -178,7 +281,8 @@ pub fn load(
         .with_context(|| format!("reading {}", state_path.display()))?;
     let vm = crate::state::StateStore::new(state_path)
         .parse_job_bytes::<VoiceMemoState>(&bytes, crate::voice_memo::JOB.name)?;
-    let seen = Seen::from_state(&vm);
+    // After the state file's stamp and content: see the module's comment.
+    let seen = Seen::from_state(&vm, catalogue_done(db)?);
     if !read_only {
         // A cache: no fsync; a torn write fails the stamp or decode and is rebuilt.
         let tmp = index_path.with_extension(format!("tmp.{}", std::process::id()));
@@ -215,31 +319,60 @@ mod tests {
                     Item {
                         status: ItemStatus::Retrying,
                         next_attempt_at: Some(later),
+                        transcription_hash: Some("h1".into()),
+                        ..Item::new_pending()
+                    },
+                );
+                vm.items.insert(
+                    "nohear.m4a".into(),
+                    Item {
+                        status: ItemStatus::Waiting,
+                        transcription_hash: Some("h1".into()),
                         ..Item::new_pending()
                     },
                 );
             })
             .unwrap();
-        let (seen, parsed) = load(&state, &index, false, None).unwrap();
+        let (seen, parsed) =
+            load(&state, &index, &dir.path().join("memos.db"), false, None).unwrap();
         assert!(parsed.is_some(), "first load parses state.json");
-        let (again, parsed) = load(&state, &index, false, None).unwrap();
+        let (again, parsed) =
+            load(&state, &index, &dir.path().join("memos.db"), false, None).unwrap();
         assert!(parsed.is_none(), "second load uses the index");
         assert_eq!(again.names, seen.names);
         let now = Utc::now();
-        assert_eq!(again.skip("done\nname é.m4a", now, false), Some(false));
-        assert_eq!(again.skip("wait.m4a", now, false), Some(true));
-        assert_eq!(again.skip("wait.m4a", now, true), None);
-        assert_eq!(again.skip("new.m4a", now, false), None);
+        assert_eq!(
+            again.skip("done\nname é.m4a", now, false, "h1"),
+            Some(false)
+        );
+        assert_eq!(again.skip("wait.m4a", now, false, "h1"), Some(true));
+        assert_eq!(again.skip("wait.m4a", now, true, "h1"), None);
+        assert_eq!(
+            again.skip("wait.m4a", now, false, "h2"),
+            None,
+            "a new [transcription] config ends the backoff"
+        );
+        assert_eq!(again.skip("nohear.m4a", now, false, "h1"), Some(true));
+        assert_eq!(again.skip("nohear.m4a", now, false, "h2"), None);
+        assert_eq!(again.skip("new.m4a", now, false, "h1"), None);
         let inbox = HashSet::from(["wait.m4a", "new.m4a"]);
-        let (few, _) = load(&state, &index, false, Some(&inbox)).unwrap();
+        let (few, _) = load(
+            &state,
+            &index,
+            &dir.path().join("memos.db"),
+            false,
+            Some(&inbox),
+        )
+        .unwrap();
         assert_eq!(few.names.len(), 1, "only the inbox's names are kept");
-        assert_eq!(few.skip("wait.m4a", now, false), Some(true));
+        assert_eq!(few.skip("wait.m4a", now, false, "h1"), Some(true));
         store
             .update_job("voiceMemo", |vm: &mut VoiceMemoState| {
                 vm.items.insert("half.m4a".into(), Item::new_pending());
             })
             .unwrap();
-        let (seen, parsed) = load(&state, &index, false, None).unwrap();
+        let (seen, parsed) =
+            load(&state, &index, &dir.path().join("memos.db"), false, None).unwrap();
         assert!(parsed.is_some(), "a new save invalidates the index");
         assert_eq!(seen.pending, 1);
     }

@@ -3,7 +3,7 @@
 //! The inbox is flat (as Apple's Recordings folder is). A file is ready when it has the
 //! right extension, is not hidden or an iCloud placeholder, has settled (old enough and
 //! not growing), and its state says it still needs work now.
-use crate::state::{ItemStatus, VoiceMemoState};
+use crate::state::VoiceMemoState;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
 use std::fs;
@@ -40,6 +40,9 @@ pub struct WatchRules {
     pub extensions: Vec<String>,
     pub settle: Duration,
     pub retry_now: bool,
+    /// The `[transcription]` config's hash: a memo that waits or backs off under
+    /// another one is taken up now.
+    pub transcription_hash: String,
 }
 
 impl WatchRules {
@@ -96,16 +99,21 @@ pub fn scan(
     let now_sys = SystemTime::from(now);
     for Listed { name, path } in listed {
         if let Some(item) = state.items.get(&name) {
-            match item.status {
-                s if s.is_done() || s == ItemStatus::Failed => continue,
-                ItemStatus::Retrying
-                    if !rules.retry_now && item.next_attempt_at.is_some_and(|t| t > now) =>
-                {
+            match super::seen::holds(
+                item.status,
+                item.next_attempt_at.map(|t| t.timestamp()),
+                item.transcription_hash.as_deref(),
+                now.timestamp(),
+                rules.retry_now,
+                &rules.transcription_hash,
+            ) {
+                Some(false) => continue,
+                Some(true) => {
                     scan.seen += 1;
                     scan.waiting += 1;
                     continue;
                 }
-                _ => {}
+                None => {}
             }
         }
         scan.seen += 1;
@@ -227,13 +235,14 @@ pub fn recorded_at_from_name(name: &str) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Item;
+    use crate::state::{Item, ItemStatus};
 
     fn rules(settle: u64) -> WatchRules {
         WatchRules {
             extensions: vec!["m4a".into(), "wav".into()],
             settle: Duration::from_secs(settle),
             retry_now: false,
+            transcription_hash: String::new(),
         }
     }
 

@@ -75,6 +75,7 @@ fn a_crash_at_every_stage_boundary_then_a_rerun_does_each_memo_once() {
         "synced-unsaved",
         "synced",
         "archived-unsaved",
+        "catalogued-unsaved",
     ] {
         let t = three_memos()
             .env("ASTRA_TEST_CRASH_AT", point)
@@ -93,6 +94,13 @@ fn a_crash_at_every_stage_boundary_then_a_rerun_does_each_memo_once() {
         let r = t.voice_memo();
         assert_eq!(r.json()["stats"]["found"], 0, "{point}: all done");
         assert_exactly_once(&t);
+        t.assert_catalogue_agrees(point);
+        let listed = t.run("astra", &["memos", "--json"]);
+        assert_eq!(
+            listed.json()["data"]["total"],
+            3,
+            "{point}: one record per memo"
+        );
     }
 }
 

@@ -104,14 +104,10 @@ fn history_statuses(t: &Test) -> Vec<String> {
 }
 
 fn item_statuses(t: &Test) -> HashMap<String, String> {
-    t.state()["jobs"]["voiceMemo"]["items"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v["status"].as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    t.items()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["status"].as_str().unwrap_or("").to_string()))
+        .collect()
 }
 
 fn all_completed(t: &Test, names: &[String]) -> bool {
@@ -450,6 +446,22 @@ fn kill_trial(seed: u64, n: usize) -> TrialReport {
     }
     let temps = temp_files(&[&t.home, &t.vault]);
     assert!(temps.is_empty(), "{why}: temp files left: {temps:?}");
+    // The catalogue agrees with state.json, with one record per memo, each completed
+    // (state.json then holds nothing: done memos live in the catalogue alone).
+    t.assert_catalogue_agrees(&why);
+    let cat = t.catalogue().expect("a catalogue");
+    let records = cat.list(&Default::default()).unwrap();
+    assert_eq!(records.len(), names.len(), "{why}: one record per memo");
+    assert!(
+        records.iter().all(|m| m.status == "completed"),
+        "{why}: {records:?}"
+    );
+    assert!(
+        t.state()["jobs"]["voiceMemo"]["items"]
+            .as_object()
+            .is_none_or(|m| m.is_empty()),
+        "{why}: state.json keeps only what is in flight"
+    );
     let interrupted = history_statuses(&t)
         .iter()
         .filter(|s| *s == "interrupted")

@@ -256,8 +256,93 @@ impl Test {
         serde_json::from_slice(&fs::read(self.home.join("state.json")).unwrap()).unwrap()
     }
 
+    /// A memo as state.json's item shape: from state.json when in flight, else from
+    /// the catalogue (where done memos live).
     pub fn item(&self, name: &str) -> Value {
-        self.state()["jobs"]["voiceMemo"]["items"][name].clone()
+        self.items().get(name).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Every memo by file name: the catalogue's records (in state.json's item shape)
+    /// overlaid by state.json's in-flight items.
+    pub fn items(&self) -> serde_json::Map<String, Value> {
+        let mut out = serde_json::Map::new();
+        if let Some(cat) = self.catalogue() {
+            let all = cat.list(&Default::default()).unwrap();
+            for m in all {
+                let r = cat.get(&m.file).unwrap().unwrap();
+                out.insert(
+                    r.file.clone(),
+                    serde_json::json!({
+                        "status": r.status, "stage": r.stage, "attempts": r.attempts,
+                        "id": r.id, "digest": r.digest, "recorded_at": r.recorded_at,
+                        "outputs": r.outputs, "last_error": r.last_error,
+                        "next_attempt_at": r.next_attempt_at, "archived_to": r.archived_to,
+                        "audio_seconds": r.duration_seconds, "tokens": r.tokens,
+                    }),
+                );
+            }
+        }
+        if let Ok(bytes) = fs::read(self.home.join("state.json")) {
+            let s: Value = serde_json::from_slice(&bytes).unwrap();
+            if let Some(m) = s["jobs"]["voiceMemo"]["items"].as_object() {
+                for (k, v) in m {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// state.json and the catalogue agree: nothing done is still in state.json, every
+    /// in-flight state item has the same status in the catalogue, every catalogue
+    /// record in flight is in state.json, and the failed list is the failed items.
+    #[track_caller]
+    pub fn assert_catalogue_agrees(&self, why: &str) {
+        let state = self.state();
+        let vm = &state["jobs"]["voiceMemo"];
+        let items = vm["items"].as_object().cloned().unwrap_or_default();
+        let Some(cat) = self.catalogue() else {
+            assert!(items.is_empty(), "{why}: state items but no catalogue");
+            return;
+        };
+        for (name, item) in &items {
+            let status = item["status"].as_str().unwrap_or("");
+            assert!(
+                !matches!(status, "completed" | "discarded"),
+                "{why}: {name} is done but still in state.json"
+            );
+            assert_eq!(
+                cat.status_of(name).unwrap().as_deref(),
+                Some(status),
+                "{why}: {name}: the catalogue disagrees with state.json"
+            );
+        }
+        for m in cat.list(&Default::default()).unwrap() {
+            if !matches!(m.status.as_str(), "completed" | "discarded") {
+                assert!(
+                    items.contains_key(&m.file),
+                    "{why}: {} is {} in the catalogue but not in state.json",
+                    m.file,
+                    m.status
+                );
+            }
+        }
+        let failed: Vec<&str> = vm["failed"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        for f in &failed {
+            assert_eq!(
+                items[*f]["status"], "failed",
+                "{why}: {f} in the failed list"
+            );
+        }
+    }
+
+    /// The memo catalogue, read-only (`None` before the first run that wrote one).
+    pub fn catalogue(&self) -> Option<astra::catalogue::Catalogue> {
+        let paths = astra::paths::Paths::under(self.home.clone(), None);
+        astra::catalogue::Catalogue::open_read_only(&paths).unwrap()
     }
 
     pub fn vault_file(&self, rel: &str) -> String {

@@ -10,6 +10,7 @@ mod faults;
 mod harness;
 mod journal;
 mod journal_notion;
+mod memos;
 mod notion;
 mod openai;
 mod pipeline;

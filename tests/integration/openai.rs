@@ -32,10 +32,7 @@ fn assert_no_key(t: &Test, runs: &[&Run], key: &str) {
 }
 
 fn items_with_status(t: &Test, status: &str) -> usize {
-    t.state()["jobs"]["voiceMemo"]["items"]
-        .as_object()
-        .map(|m| m.values().filter(|i| i["status"] == status).count())
-        .unwrap_or(0)
+    t.items().values().filter(|i| i["status"] == status).count()
 }
 
 #[test]

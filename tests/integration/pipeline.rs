@@ -243,38 +243,61 @@ fn unreadable_file_is_a_clear_error() {
 }
 
 #[test]
-fn no_transcriber_waits_with_advice_then_backs_off_then_dead_letters() {
+fn no_transcriber_waits_without_spending_attempts_until_one_is_configured() {
     let t = Test::new()
         .audio("lonely.wav", &wav_bytes("lonely", 100))
         .vm("max_attempts = 2");
-    let r = t.voice_memo();
-    r.code_is(1);
-    let item = t.item("lonely.wav");
-    assert_eq!(item["status"], "retrying");
-    assert_eq!(item["attempts"], 1);
-    assert!(item["next_attempt_at"].is_string());
-    let err = item["last_error"].as_str().unwrap();
-    assert!(
-        err.contains("no transcript available") && err.contains("provider = \"command\""),
-        "{err}"
+    // Waiting is not failing: ten runs (some with --retry-now) never dead-letter it.
+    for run in 0..10 {
+        let r = if run % 3 == 2 {
+            t.run("voice-memo", &["--json", "--retry-now"])
+        } else {
+            t.voice_memo()
+        };
+        r.success();
+        let item = t.item("lonely.wav");
+        assert_eq!(item["status"], "waiting", "run {run}: {item}");
+        assert_eq!(item["attempts"], 0, "waiting spends no attempt");
+        let err = item["last_error"].as_str().unwrap();
+        assert!(
+            err.contains("no transcript available") && err.contains("provider = \"command\""),
+            "{err}"
+        );
+    }
+    assert!(!t.home.join("failed/lonely.wav").exists());
+    assert_eq!(
+        t.state()["jobs"]["voiceMemo"]["failed"],
+        serde_json::json!([])
     );
-    // The backoff holds it back...
+    let memos = t.run("astra", &["memos", "list", "--json"]);
+    memos.success();
+    let row = &memos.json()["data"]["items"][0];
+    assert_eq!(row["status"], "waiting");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no transcript available")
+    );
+    // The first run after [transcription] gains a command takes it up at once.
+    let t = t.config(
+        "[transcription]\ncommand = [\"sh\", \"-c\", \"echo note the recognizer heard this memo\"]\n",
+    );
+    t.write_config();
     let r = t.voice_memo();
     r.success();
-    assert_eq!(r.json()["stats"]["found"], 0);
-    assert_eq!(r.json()["stats"]["skipped"], 1);
-    // ...until --retry-now; the second failure is the last (max_attempts = 2).
-    let r = t.run("voice-memo", &["--json", "--retry-now"]);
-    r.code_is(1);
-    let item = t.item("lonely.wav");
-    assert_eq!(item["status"], "failed");
-    assert_eq!(item["attempts"], 2);
-    assert!(t.home.join("failed/lonely.wav").exists());
-    assert!(t.inbox.join("lonely.wav").exists(), "the original stays");
-    // A dead letter is not retried by later runs.
-    let r = t.run("voice-memo", &["--json", "--retry-now"]);
-    r.success();
-    assert_eq!(r.json()["stats"]["found"], 0);
+    assert_eq!(r.json()["stats"]["found"], 1);
+    assert_eq!(t.item("lonely.wav")["status"], "completed");
+    let shown = t.run("astra", &["memos", "show", "lonely.wav", "--json"]);
+    shown.success();
+    let rec = &shown.json()["data"];
+    assert_eq!(rec["transcript"]["provider"], "command");
+    assert!(
+        rec["transcript"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("recognizer heard")
+    );
 }
 
 #[test]
@@ -332,10 +355,10 @@ fn watch_mode_processes_a_memo_that_arrives_later() {
     wait_for("the first pass", &|| t.home.join("history.jsonl").exists());
     t.add_memo("later.wav", "note this arrived while watching");
     wait_for("the memo to complete", &|| {
-        fs::read(t.home.join("state.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .is_some_and(|s| s["jobs"]["voiceMemo"]["items"]["later.wav"]["status"] == "completed")
+        t.catalogue()
+            .and_then(|c| c.status_of("later.wav").ok().flatten())
+            .as_deref()
+            == Some("completed")
     });
     child.kill().unwrap();
     child.wait().unwrap();

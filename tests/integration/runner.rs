@@ -131,9 +131,13 @@ fn legacy_state_is_read_and_upgraded() {
     let s = t.state();
     assert_eq!(s["version"], 1);
     let vm = &s["jobs"]["voiceMemo"];
-    assert_eq!(vm["items"]["old.wav"]["status"], "completed");
     assert_eq!(vm["items"]["gone.m4a"]["status"], "failed");
-    assert_eq!(vm["items"]["new.wav"]["status"], "completed");
+    assert!(
+        vm["items"].get("old.wav").is_none() && vm["items"].get("new.wav").is_none(),
+        "done memos move to the catalogue: {vm}"
+    );
+    assert_eq!(t.item("old.wav")["status"], "completed", "migrated");
+    assert_eq!(t.item("new.wav")["status"], "completed");
     assert_eq!(vm["failed"], serde_json::json!(["gone.m4a"]));
     assert_eq!(
         s["jobs"]["journalProcessing"]["lastRun"],

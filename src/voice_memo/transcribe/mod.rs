@@ -85,7 +85,7 @@ impl Auto {
             return Err(e);
         }
         let tried: Vec<_> = self.chain.iter().map(|t| t.name()).collect();
-        Err(ItemError::transient(format!(
+        Err(ItemError::waiting(format!(
             "{}: no transcript available (tried: {}). Put a .txt/.srt/.vtt transcript beside it, \
              or configure a recognizer in config.toml: [transcription] provider = \"command\", \
              command = [\"whisper-cli\", \"-m\", \"ggml-base.en.bin\", \"-f\", \"{{input_wav}}\", \"-otxt\", \"-of\", \"{{output_base}}\"], \
