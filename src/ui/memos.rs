@@ -1,7 +1,7 @@
-//! The memos as the pages see them, behind one small trait ([`MemoSource`]) whose
-//! shape follows the memo catalogue's API (list with a status filter, get by id or
-//! file, search, retry). [`StateSource`] reads `state.json` (and a memo's cached
-//! transcript) for a home that has no catalogue yet.
+//! The memos as the pages see them, behind one small trait ([`MemoSource`]) shaped
+//! like the memo catalogue's API (list with a status filter, get by id or file, search,
+//! retry): [`CatalogueSource`] reads `memos.db`; [`StateSource`] reads `state.json`
+//! (and a memo's cached transcript) for a home whose catalogue does not exist yet.
 use crate::paths::Paths;
 use crate::state::{Item, ItemStatus, VoiceMemoState};
 use anyhow::Result;
@@ -250,9 +250,158 @@ impl MemoSource for StateSource {
     }
 }
 
-/// The memo source for this home.
+/// The memo catalogue (`memos.db`): every memo astra has seen.
+pub struct CatalogueSource {
+    pub paths: Paths,
+    pub cat: crate::catalogue::Catalogue,
+}
+
+fn summary_row(m: crate::catalogue::MemoSummary) -> MemoRow {
+    MemoRow {
+        id: m.id.unwrap_or_else(|| m.file.clone()),
+        file: m.file,
+        title: m.title,
+        recorded_at: m.recorded_at,
+        status: m.status,
+        attempts: m.attempts,
+        next_attempt_at: m.next_attempt_at,
+        reason: m.reason,
+    }
+}
+
+fn segments(v: &serde_json::Value) -> Vec<Segment> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            Some(Segment {
+                start: s["start"].as_f64()?,
+                text: s["text"].as_str()?.trim().to_string(),
+            })
+        })
+        .collect()
+}
+
+impl MemoSource for CatalogueSource {
+    fn list(&self, status: Option<&str>, limit: usize) -> Result<Vec<MemoRow>> {
+        let filter = crate::catalogue::ListFilter {
+            status: status.map(str::to_string),
+            since: None,
+            limit: Some(limit),
+        };
+        Ok(self
+            .cat
+            .list(&filter)?
+            .into_iter()
+            .map(summary_row)
+            .collect())
+    }
+
+    fn get(&self, id_or_file: &str) -> Result<Option<MemoDetail>> {
+        let Some(m) = self.cat.get(id_or_file)? else {
+            return Ok(None);
+        };
+        let mut outputs: Vec<OutputLink> = Vec::new();
+        for (kind, list) in [
+            ("todo", &m.outputs.todos),
+            ("note", &m.outputs.notes),
+            ("journal", &m.outputs.journal),
+        ] {
+            outputs.extend(list.iter().map(|l| OutputLink {
+                kind: kind.to_string(),
+                label: l.clone(),
+                location: l.clone(),
+            }));
+        }
+        outputs.extend(m.transcript_files.iter().map(|f| OutputLink {
+            kind: "transcript".into(),
+            label: f.clone(),
+            location: f.clone(),
+        }));
+        if let Some(a) = &m.archived_to {
+            outputs.push(OutputLink {
+                kind: "audio".into(),
+                label: a.clone(),
+                location: a.clone(),
+            });
+        }
+        let attempts = m
+            .history
+            .iter()
+            .map(|a| Attempt {
+                at: Some(a.started_at),
+                run_id: None,
+                stage: a.stage.clone(),
+                outcome: a.outcome.clone(),
+                error: a.error.clone(),
+            })
+            .collect();
+        let reason = m.last_error.clone();
+        Ok(Some(MemoDetail {
+            row: MemoRow {
+                id: m.id.clone().unwrap_or_else(|| m.file.clone()),
+                file: m.file.clone(),
+                title: m.title.clone(),
+                recorded_at: m.recorded_at.clone(),
+                status: m.status.clone(),
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                reason,
+            },
+            segments: m
+                .transcript
+                .as_ref()
+                .map(|t| segments(&t.segments))
+                .unwrap_or_default(),
+            transcript: m.transcript.map(|t| t.text),
+            organization: m.organization,
+            outputs,
+            attempts,
+            audio_seconds: m.duration_seconds,
+        }))
+    }
+
+    fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>> {
+        Ok(self
+            .cat
+            .search(text, limit)?
+            .into_iter()
+            .map(|h| Hit {
+                row: MemoRow {
+                    id: h.id.unwrap_or_else(|| h.file.clone()),
+                    file: h.file,
+                    title: h.title,
+                    recorded_at: h.recorded_at,
+                    status: h.status,
+                    ..MemoRow::default()
+                },
+                snippet: h.snippet,
+            })
+            .collect())
+    }
+
+    fn retry(&self, what: &RetryWhat) -> Result<Vec<String>> {
+        let sel = match what {
+            RetryWhat::Ids(ids) => crate::catalogue::RetrySelector::Ids(ids.clone()),
+            RetryWhat::Status(s) => crate::catalogue::RetrySelector::Status(s.clone()),
+        };
+        crate::catalogue::retry(&self.paths, &sel)
+    }
+
+    fn describe(&self) -> String {
+        format!("the memo catalogue, {}", self.cat.path().display())
+    }
+}
+
+/// The catalogue when this home has one, else `state.json`.
 pub fn open(paths: &Paths) -> Result<Box<dyn MemoSource>> {
-    Ok(Box::new(StateSource {
-        paths: paths.clone(),
-    }))
+    Ok(match crate::catalogue::Catalogue::open_read_only(paths)? {
+        Some(cat) => Box::new(CatalogueSource {
+            paths: paths.clone(),
+            cat,
+        }),
+        None => Box::new(StateSource {
+            paths: paths.clone(),
+        }),
+    })
 }

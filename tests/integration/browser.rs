@@ -35,7 +35,8 @@ fn the_dashboard_in_headless_chromium() {
             "Journal. Today I went for a long run by the river and I feel great.",
         )
         .audio("lonely.wav", &wav_bytes("lonely", 100))
-        .vm("max_attempts = 1");
+        .vm("max_attempts = 1")
+        .config("[transcription]\ncommand = [\"sh\", \"-c\", \"echo 'recognizer crashed: out of memory' >&2; exit 3\"]\n");
     t.voice_memo().code_is(1);
     t.run("voice-memo", &["--json"]).success();
     let d = Dashboard::start(&t);
@@ -109,11 +110,25 @@ fn the_dashboard_in_headless_chromium() {
     b.screenshot(&dir.join("memos.png"));
     b.goto(&format!("{base}/memos?status=failed"));
     b.click("table.responsive tbody tr a");
-    assert!(b.text().contains("no transcript available"));
+    assert!(b.text().contains("recognizer crashed: out of memory"));
     b.screenshot(&dir.join("memo-failed.png"));
     b.click("button[data-action=retry]");
     assert!(b.text().contains("Queued"), "{}", b.text());
     assert_eq!(t.item("lonely.wav")["status"], "retrying");
+
+    // A memo's transcript, found by searching for what was said.
+    b.goto(&format!("{base}/memos?q=dentist"));
+    b.click("table.responsive tbody tr a");
+    let text = b.text();
+    assert!(
+        text.contains("Remind me to call the dentist tomorrow and buy milk."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Call the dentist"),
+        "the organization: {text}"
+    );
+    b.screenshot(&dir.join("memo.png"));
 
     // Alerts.
     b.goto(&format!("{base}/alerts"));

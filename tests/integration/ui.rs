@@ -356,7 +356,9 @@ fn alerts_name_their_variables_never_their_values_and_a_test_is_sent() {
 fn a_failed_memo_is_retried_from_its_page() {
     let t = Test::new()
         .audio("lonely.wav", &crate::harness::wav_bytes("lonely", 100))
-        .vm("max_attempts = 1");
+        .memo("heard.wav", "Note: the pelicans gather at the harbour every spring.")
+        .vm("max_attempts = 1")
+        .config("[transcription]\ncommand = [\"sh\", \"-c\", \"echo 'recognizer crashed: out of memory' >&2; exit 3\"]\n");
     t.voice_memo().code_is(1);
     assert_eq!(t.item("lonely.wav")["status"], "failed");
     let d = Dashboard::start(&t);
@@ -367,7 +369,7 @@ fn a_failed_memo_is_retried_from_its_page() {
     let id = t.item("lonely.wav")["id"].as_str().unwrap().to_string();
     d.get(&format!("/memos/{id}"))
         .ok()
-        .has("no transcript available")
+        .has("recognizer crashed: out of memory")
         .has("Retry this memo");
     let r = d.post(&format!("/memos/{id}/retry"), &[]);
     assert_eq!(r.status, 303, "{}", r.body);
@@ -385,7 +387,24 @@ fn a_failed_memo_is_retried_from_its_page() {
             .is_empty()
     );
     d.get("/memos?status=retrying").ok().has("lonely.wav");
-    d.get("/memos?q=lonely").ok().has("1 found");
+    let hits = d.get("/memos?q=pelicans");
+    hits.ok().has("1 found").has("heard.wav");
+    // A memo's page: what was heard, and what was written.
+    let page = d.get("/memos/heard.wav");
+    page.ok()
+        .has("the pelicans gather at the harbour")
+        .has("Outputs")
+        .has("Notes/");
+    assert!(
+        !page.body.contains("Retry this memo"),
+        "a completed memo is not retried"
+    );
+    // The CLI sees the same queue.
+    let cli = t.run(
+        "astra",
+        &["memos", "list", "--status", "retrying", "--json"],
+    );
+    assert!(cli.stdout().contains("lonely.wav"), "{}", cli.stdout());
 }
 
 #[test]
