@@ -420,13 +420,20 @@ async fn memos_page(State(s): S, Query(q): Query<MemosQuery>) -> Response {
 }
 
 async fn memo_page(State(s): S, Path(id): Path<String>, Query(q): Query<NoticeQuery>) -> Response {
-    blocking(s, move |s| match s.memos()?.get(&id)? {
-        Some(m) => Ok(pages::memos::detail(&s.view(), &m, q.notice.as_deref()).into_response()),
-        None => Ok(error_page(
-            &s.view(),
-            StatusCode::NOT_FOUND,
-            "No memo with this id or file name is known.",
-        )),
+    blocking(s, move |s| {
+        let config = s.ctx().config()?;
+        let vault = (config.sync.target == crate::config::SyncTarget::Markdown)
+            .then_some(config.sync.markdown.dir.as_path());
+        match s.memos()?.get(&id)? {
+            Some(m) => {
+                Ok(pages::memos::detail(&s.view(), &m, q.notice.as_deref(), vault).into_response())
+            }
+            None => Ok(error_page(
+                &s.view(),
+                StatusCode::NOT_FOUND,
+                "No memo with this id or file name is known.",
+            )),
+        }
     })
     .await
 }

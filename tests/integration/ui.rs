@@ -326,7 +326,6 @@ fn alerts_name_their_variables_never_their_values_and_a_test_is_sent() {
         server.server_addr().to_ip().unwrap().port()
     );
     let received = std::thread::spawn(move || {
-        use std::io::Read;
         let mut req = server.recv().unwrap();
         let mut body = String::new();
         req.as_reader().read_to_string(&mut body).unwrap();

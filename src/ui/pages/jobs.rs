@@ -57,6 +57,14 @@ fn when(v: &Value, k: &str) -> Markup {
     }
 }
 
+/// An RFC 3339 time in its own offset, readable: `Tue 1 Dec 22:15 (+01:00)`.
+fn local_time(t: &str) -> Markup {
+    match DateTime::parse_from_rfc3339(t) {
+        Ok(d) => html! { time datetime=(t) { (d.format("%a %-d %b %H:%M (%:z)")) } },
+        Err(_) => html! { (t) },
+    }
+}
+
 /// Why an action's note says what it says.
 fn notice_for(key: Option<&str>, view: &View) -> Markup {
     let install = html! {
@@ -114,7 +122,7 @@ pub fn card(view: &View, st: &Value, back: &str) -> Markup {
                     @else {
                         ul.next-runs {
                             @for t in st["next_runs"].as_array().into_iter().flatten().take(3) {
-                                li { (t.as_str().unwrap_or("")) }
+                                li { (local_time(t.as_str().unwrap_or(""))) }
                             }
                         }
                     }
@@ -169,7 +177,7 @@ fn preview_block(p: Option<&Explained>) -> Markup {
                 @if let Some(e) = &p.error { p.error { (e) } }
                 @if let Some(d) = &p.description {
                     p { (d) " (" (p.zone) ")" }
-                    ul.next-runs { @for t in &p.next_runs { li { (t) } } }
+                    ul.next-runs { @for t in &p.next_runs { li { (local_time(t)) } } }
                 }
             }
         }

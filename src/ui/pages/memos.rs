@@ -112,16 +112,34 @@ fn clock(secs: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn link(location: &str) -> Markup {
+/// Where an output is: a Notion page is a link; a piece in the vault (`Todos.md#…`,
+/// `Notes/x.md`) is its full path, with a link that opens it in Obsidian.
+fn link(kind: &str, location: &str, vault: Option<&std::path::Path>) -> Markup {
     if location.starts_with("https://") || location.starts_with("http://") {
-        html! { a href=(location) rel="noreferrer noopener" target="_blank" { (location) } }
-    } else {
-        html! { code { (location) } }
+        return html! { a href=(location) rel="noreferrer noopener" target="_blank" { (location) } };
+    }
+    let file = location.split('#').next().unwrap_or(location);
+    match vault.filter(|_| !std::path::Path::new(file).is_absolute() && kind != "audio") {
+        Some(v) => {
+            let abs = v.join(file);
+            let href = format!(
+                "obsidian://open?{}",
+                serde_urlencoded::to_string([("path", abs.display().to_string())])
+                    .unwrap_or_default()
+            );
+            html! { code { (abs.display()) } " " a href=(href) { "open in Obsidian" } }
+        }
+        None => html! { code { (location) } },
     }
 }
 
 /// One memo.
-pub fn detail(view: &View, m: &MemoDetail, note: Option<&str>) -> Markup {
+pub fn detail(
+    view: &View,
+    m: &MemoDetail,
+    note: Option<&str>,
+    vault: Option<&std::path::Path>,
+) -> Markup {
     let r = &m.row;
     let title = r.title.clone().unwrap_or_else(|| r.file.clone());
     page(
@@ -184,7 +202,7 @@ pub fn detail(view: &View, m: &MemoDetail, note: Option<&str>) -> Markup {
             section aria-labelledby="out-h" {
                 h2 #out-h { "Outputs" }
                 @if m.outputs.is_empty() { p.muted { "Nothing written yet." } }
-                @else { ul { @for o in &m.outputs { li { (o.kind) ": " (o.label) @if o.location != o.label { " — " (link(&o.location)) } @else if o.location.starts_with("http") { " — " (link(&o.location)) } } } } }
+                @else { ul { @for o in &m.outputs { li { (o.kind) ": " (link(&o.kind, &o.location, vault)) } } } }
             }
             section aria-labelledby="a-h" {
                 h2 #a-h { "Attempts" }
