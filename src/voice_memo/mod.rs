@@ -241,11 +241,18 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     let spent = pipeline.spent();
     stats.audio_seconds = spent.audio_seconds.map(|a| (a * 10.0).round() / 10.0);
     stats.tokens = spent.tokens;
-    let message = match (stats.found, stats.failed) {
+    let waiting = items.iter().filter(|i| i.status == "waiting").count() as u64;
+    let mut message = match (stats.found, stats.failed + waiting) {
         (0, _) => "Nothing to do".to_string(),
         (n, 0) => format!("Processed {n} memo(s)"),
-        (n, f) => format!("Processed {} of {n} memo(s); {f} failed", n - f),
+        (n, f) => format!("Processed {} of {n} memo(s)", n.saturating_sub(f)),
     };
+    if stats.failed > 0 {
+        message.push_str(&format!("; {} failed", stats.failed));
+    }
+    if waiting > 0 {
+        message.push_str(&format!("; {waiting} waiting for a transcriber"));
+    }
     Ok(Outcome {
         message,
         stats,

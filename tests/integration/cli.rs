@@ -177,7 +177,8 @@ fn log_cleanup_deletes_old_logs_and_history_lines() {
 fn failed_list_retry_and_purge() {
     let t = Test::new()
         .audio("lonely.wav", &wav_bytes("lonely", 100))
-        .vm("max_attempts = 1");
+        .vm("max_attempts = 1")
+        .config("[transcription]\ncommand = [\"sh\", \"-c\", \"echo recognizer crashed >&2; exit 3\"]\n");
     t.voice_memo().code_is(1);
     let (code, v) = astra_json(&t, &["failed", "list"]);
     assert_eq!(code, Some(0));
@@ -189,7 +190,7 @@ fn failed_list_retry_and_purge() {
         item["last_error"]
             .as_str()
             .unwrap()
-            .contains("no transcript available")
+            .contains("recognizer crashed")
     );
     // The user adds a transcript and retries by id.
     fs::write(t.inbox.join("lonely.txt"), "note found the words after all").unwrap();

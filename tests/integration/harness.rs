@@ -270,16 +270,20 @@ impl Test {
             let all = cat.list(&Default::default()).unwrap();
             for m in all {
                 let r = cat.get(&m.file).unwrap().unwrap();
-                out.insert(
-                    r.file.clone(),
-                    serde_json::json!({
+                let mut v = serde_json::json!({
                         "status": r.status, "stage": r.stage, "attempts": r.attempts,
                         "id": r.id, "digest": r.digest, "recorded_at": r.recorded_at,
                         "outputs": r.outputs, "last_error": r.last_error,
                         "next_attempt_at": r.next_attempt_at, "archived_to": r.archived_to,
                         "audio_seconds": r.duration_seconds, "tokens": r.tokens,
-                    }),
-                );
+                });
+                // As state.json writes them: these are left out when absent.
+                for k in ["id", "archived_to", "audio_seconds", "tokens"] {
+                    if v[k].is_null() {
+                        v.as_object_mut().unwrap().remove(k);
+                    }
+                }
+                out.insert(r.file.clone(), v);
             }
         }
         if let Ok(bytes) = fs::read(self.home.join("state.json")) {
