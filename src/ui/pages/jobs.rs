@@ -317,3 +317,27 @@ pub fn installed(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The job card as rendered: what it says and which forms it carries.
+    #[test]
+    fn a_job_card_snapshot() {
+        let st = serde_json::json!({
+            "name": "voiceMemo", "program": "voice-memo",
+            "description": "Voice memos into TODOs, notes and journal entries",
+            "schedule": "*/5 * * * *", "schedule_human": "Every 5 minutes",
+            "enabled": true, "overdue": true,
+            "last_run": "2026-01-14T09:00:00Z", "last_status": "failed",
+            "last_error": "1 memo failed: a.wav <bad>",
+            "next_runs": ["2026-01-14T10:05:00+01:00", "2026-01-14T10:10:00+01:00"],
+            "run_count": 12,
+        });
+        let view = View { csrf: "CSRF".into() };
+        let html = card(&view, &st, "/jobs").into_string();
+        let pretty = html.replace("><", ">\n<");
+        insta::assert_snapshot!(pretty);
+    }
+}

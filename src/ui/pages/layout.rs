@@ -108,7 +108,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
 /// A run or memo status as a coloured word (the word itself carries the meaning).
 pub fn badge(status: &str) -> Markup {
     let class = match status {
-        "success" | "completed" | "ok" | "sent" | "installed" => "good",
+        "success" | "completed" | "ok" | "sent" | "installed" | "enabled" => "good",
         "partial" | "retrying" | "waiting" | "pending" | "queued" | "running" | "overdue" => "warn",
         "failed" | "interrupted" | "error" => "bad",
         _ => "neutral",
