@@ -398,6 +398,17 @@ fn a_failed_memo_is_retried_from_its_page() {
         !page.body.contains("Retry this memo"),
         "a completed memo is not retried"
     );
+    // Retry by status: every failed memo again (none is left), as `astra memos retry --status`.
+    let r = d.post("/memos/retry", &[("status", "retrying")]);
+    assert_eq!(
+        r.header("location"),
+        Some("/memos?status=retrying&notice=queued&n=1")
+    );
+    d.get("/memos?status=retrying&notice=queued&n=1")
+        .ok()
+        .has("1 memo(s) queued");
+    let r = d.post("/memos/retry", &[("status", "completed")]);
+    assert_eq!(r.status, 400, "completed memos are not retried");
     // The CLI sees the same queue.
     let cli = t.run(
         "astra",

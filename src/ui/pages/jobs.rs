@@ -335,7 +335,9 @@ mod tests {
             "next_runs": ["2026-01-14T10:05:00+01:00", "2026-01-14T10:10:00+01:00"],
             "run_count": 12,
         });
-        let view = View { csrf: "CSRF".into() };
+        let view = View {
+            csrf: "CSRF".into(),
+        };
         let html = card(&view, &st, "/jobs").into_string();
         let pretty = html.replace("><", ">\n<");
         insta::assert_snapshot!(pretty);
