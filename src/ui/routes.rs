@@ -338,6 +338,7 @@ async fn explain_api(Query(q): Query<ExplainQuery>) -> Response {
         "ok": e.error.is_none(),
         "description": e.description,
         "next_runs": e.next_runs,
+        "next_runs_text": e.next_runs.iter().map(|t| pages::jobs::readable(t)).collect::<Vec<_>>(),
         "time_zone": e.zone,
         "error": e.error,
     }))

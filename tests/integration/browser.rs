@@ -145,6 +145,15 @@ fn the_dashboard_in_headless_chromium() {
     assert!(b.text().contains("Enabled in config.toml"));
     let cfg = std::fs::read_to_string(t.home.join("config.toml")).unwrap();
     assert!(cfg.contains("enabled = true"), "{cfg}");
+    // Run now: the launch page refreshes itself (no script) until the run's result.
+    b.click("article[aria-labelledby=job-voice-memo] form[action$='/run'] button");
+    let text = b.wait_text("exit code");
+    assert!(
+        // The retried memo fails again: the run is partial, and says so.
+        text.contains("Run of voice-memo") && text.contains("partial") && text.contains("1 failed"),
+        "{text}"
+    );
+    b.screenshot(&dir.join("launch.png"));
     b.send(
         "Emulation.setScriptExecutionDisabled",
         serde_json::json!({"value": false}),

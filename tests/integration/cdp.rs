@@ -255,6 +255,26 @@ impl Browser {
         }
     }
 
+    /// Waits until the page's text holds `needle`, across reloads (a page that
+    /// refreshes itself); returns the text.
+    pub fn wait_text(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let r = self.try_send(
+                "Runtime.evaluate",
+                json!({"expression": "document.body ? document.body.innerText : ''", "returnByValue": true}),
+            );
+            if let Ok(v) = r
+                && let Some(t) = v["result"]["value"].as_str()
+                && t.contains(needle)
+            {
+                return t.to_string();
+            }
+            assert!(Instant::now() < deadline, "the page never said {needle:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The viewport: width, height, phone or not.
     pub fn viewport(&mut self, width: u32, height: u32, mobile: bool) {
         self.send(

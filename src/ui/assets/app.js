@@ -19,7 +19,7 @@
     out.appendChild(p);
     var ul = document.createElement("ul");
     ul.className = "next-runs";
-    data.next_runs.forEach(function (t) {
+    (data.next_runs_text || data.next_runs).forEach(function (t) {
       var li = document.createElement("li");
       li.textContent = t;
       ul.appendChild(li);

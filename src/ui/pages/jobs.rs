@@ -58,11 +58,14 @@ fn when(v: &Value, k: &str) -> Markup {
 }
 
 /// An RFC 3339 time in its own offset, readable: `Tue 1 Dec 22:15 (+01:00)`.
+pub fn readable(t: &str) -> String {
+    DateTime::parse_from_rfc3339(t)
+        .map(|d| d.format("%a %-d %b %Y %H:%M (%:z)").to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
 fn local_time(t: &str) -> Markup {
-    match DateTime::parse_from_rfc3339(t) {
-        Ok(d) => html! { time datetime=(t) { (d.format("%a %-d %b %H:%M (%:z)")) } },
-        Err(_) => html! { (t) },
-    }
+    html! { time datetime=(t) { (readable(t)) } }
 }
 
 /// Why an action's note says what it says.

@@ -224,3 +224,56 @@ pub fn detail(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::memos::{OutputLink, Segment};
+
+    #[test]
+    fn a_memo_shows_its_timed_transcript_and_links_its_outputs() {
+        let m = MemoDetail {
+            row: MemoRow {
+                id: "abc123".into(),
+                file: "a b.m4a".into(),
+                status: "failed".into(),
+                ..MemoRow::default()
+            },
+            transcript: Some("hello there".into()),
+            segments: vec![
+                Segment {
+                    start: 0.0,
+                    text: "hello".into(),
+                },
+                Segment {
+                    start: 65.5,
+                    text: "there <b>".into(),
+                },
+            ],
+            outputs: vec![
+                OutputLink {
+                    kind: "note".into(),
+                    label: "Notes/x.md".into(),
+                    location: "Notes/x.md".into(),
+                },
+                OutputLink {
+                    kind: "todo".into(),
+                    label: "p".into(),
+                    location: "https://www.notion.so/p-1".into(),
+                },
+            ],
+            ..MemoDetail::default()
+        };
+        let view = View { csrf: "c".into() };
+        let html = detail(&view, &m, None, Some(std::path::Path::new("/v"))).into_string();
+        assert!(html.contains("0:01:05"), "{html}");
+        assert!(html.contains("there &lt;b&gt;"));
+        assert!(html.contains("<code>/v/Notes/x.md</code>"), "{html}");
+        assert!(
+            html.contains("obsidian://open?path=%2Fv%2FNotes%2Fx.md"),
+            "{html}"
+        );
+        assert!(html.contains(r#"href="https://www.notion.so/p-1""#));
+        assert!(html.contains(r#"action="/memos/abc123/retry""#), "{html}");
+    }
+}
