@@ -61,12 +61,14 @@ fn state(c: &mut Criterion) {
         let path = dir.path().join(format!("state-{n}.json"));
         write_state(&path, n);
         let index = dir.path().join(format!("seen-{n}"));
-        seen::load(&path, &index, false, None).unwrap();
+        // No catalogue here: these done memos are a state.json not migrated yet.
+        let db = dir.path().join("memos.db");
+        seen::load(&path, &index, &db, false, None).unwrap();
         c.bench_function(
             &format!("seen-index load, {n} completed, every name"),
             |b| {
                 b.iter(|| {
-                    let (seen, parsed) = seen::load(&path, &index, true, None).unwrap();
+                    let (seen, parsed) = seen::load(&path, &index, &db, true, None).unwrap();
                     assert!(parsed.is_none());
                     black_box(seen.names.len())
                 })
@@ -79,7 +81,7 @@ fn state(c: &mut Criterion) {
             &format!("seen-index load, {n} completed, 20 in the inbox"),
             |b| {
                 b.iter(|| {
-                    let (seen, _) = seen::load(&path, &index, true, Some(&wanted)).unwrap();
+                    let (seen, _) = seen::load(&path, &index, &db, true, Some(&wanted)).unwrap();
                     black_box(seen.names.len())
                 })
             },
@@ -105,6 +107,7 @@ fn inbox(c: &mut Criterion) {
         extensions: ["m4a", "wav", "mp3"].map(String::from).to_vec(),
         settle: Duration::from_secs(10),
         retry_now: false,
+        transcription_hash: String::new(),
     };
     c.bench_function("watch::list, 20000-file inbox", |b| {
         b.iter(|| black_box(watch::list(dir.path(), &rules).unwrap().len()))

@@ -5,14 +5,16 @@
 # same hyperfine run, rather than absolute times.
 #   scripts/bench.sh               # everything (about 5 minutes, plus the builds)
 #   scripts/bench.sh quick         # the nothing-to-do figures only
+#   scripts/bench.sh catalogue     # the memo catalogue's figures only
 #   RUNS=50 scripts/bench.sh
 # `cargo bench` (benches/voice_memo.rs) times the same paths inside one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-30}
 MODE=${1:-all}
-cargo build --release --quiet --bin voice-memo
+cargo build --release --quiet --bin voice-memo --bin astra
 BIN=$PWD/target/release/voice-memo
+ASTRA=$PWD/target/release/astra
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -43,6 +45,76 @@ rss_mib() { # home → peak RSS of one run in MiB
 }
 
 row() { printf '%-50s %s\n' "$1" "$2"; }
+
+# The memo catalogue: 40 new sidecar memos with 50,000 done vs none (one run each,
+# median of 3 fresh copies), that run's peak RSS, nothing to do with 100,000 done,
+# and `astra memos search` over 50,000 transcripts.
+catalogue_home() { # name done_memos
+  local home=$WORK/$1
+  mkdir -p "$home/inbox" "$home/vault"
+  printf '[voice_memo]\ninbox = "%s"\nsettle_seconds = 0\n[sync.markdown]\ndir = "%s"\n' \
+    "$home/inbox" "$home/vault" > "$home/config.toml"
+  ASTRA_HOME=$home "$ASTRA" memos retry --all >/dev/null   # creates memos.db
+  if [ "$2" -gt 0 ]; then python3 scripts/make-catalogue.py "$2" "$home/memos.db"; fi
+}
+forty_memos() { # home
+  python3 - "$1/inbox" <<'PY'
+import os, struct, sys, time
+inbox = sys.argv[1]
+for i in range(40):
+    name = f"20260301 {i:02d}0000-NEW{i:04d}"
+    samples = b"".join(struct.pack("<h", (i * 7919 + k * 104729) % 20000 - 10000) for k in range(8000))
+    data = b"".join([b"RIFF", struct.pack("<I", 36 + len(samples)), b"WAVEfmt ",
+        struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16), b"data", struct.pack("<I", len(samples))])
+    open(f"{inbox}/{name}.wav", "wb").write(data + samples)
+    open(f"{inbox}/{name}.txt", "w").write(f"Remind me to call the dentist about item {i} tomorrow. Note: idea {i}, a garden plan.")
+    old = time.time() - 600
+    os.utime(f"{inbox}/{name}.wav", (old, old)); os.utime(f"{inbox}/{name}.txt", (old, old))
+PY
+}
+run_forty() { # template home → "seconds rss_mib"
+  local t=$WORK/run.$RANDOM
+  cp -a "$1" "$t"
+  sed -i "s|$1|$t|g" "$t/config.toml"
+  forty_memos "$t"
+  local out; out=$( { ASTRA_HOME=$t /usr/bin/time -f '%e %M' "$BIN" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  rm -rf "$t"
+  python3 -c "e, m = '$out'.split(); print(e, '%.1f' % (int(m) / 1024))"
+}
+median() { sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+catalogue_bench() {
+  catalogue_home c0 0
+  catalogue_home c50k 50000
+  local e0=() e50=() r50=()
+  for _ in 1 2 3; do
+    read -r s _ < <(run_forty "$WORK/c0"); e0+=("$s")
+    read -r s r < <(run_forty "$WORK/c50k"); e50+=("$s"); r50+=("$r")
+  done
+  local m0 m50 rss
+  m0=$(printf '%s\n' "${e0[@]}" | sort -n | sed -n 2p)
+  m50=$(printf '%s\n' "${e50[@]}" | sort -n | sed -n 2p)
+  rss=$(printf '%s\n' "${r50[@]}" | sort -n | tail -1)
+  row "40 new memos, empty catalogue (median of 3)" "$m0 s"
+  row "40 new memos, 50,000 done in the catalogue" "$m50 s = $(python3 -c "print('%.2f' % ($m50 / $m0))")×   peak RSS $rss MiB (max of 3)"
+  # Nothing to do with 100,000 done: one working run builds the seen-index.
+  catalogue_home c100k 100000
+  forty_memos "$WORK/c100k"
+  ASTRA_HOME=$WORK/c100k "$BIN" >/dev/null 2>&1 || true
+  rm -f "$WORK"/c100k/inbox/*
+  ASTRA_HOME=$WORK/c100k hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$WORK/c100k.json" \
+    /bin/true "$BIN" >/dev/null 2>&1
+  local ms tr; ms=$(median_ms "$WORK/c100k.json" 1); tr=$(median_ms "$WORK/c100k.json" 0)
+  row "nothing to do, 100,000 done in the catalogue" "$ms ms = $(python3 -c "print('%.1f' % ($ms / $tr))")× /bin/true ($tr ms)   peak RSS $(rss_mib "$WORK/c100k") MiB"
+  ASTRA_HOME=$WORK/c50k hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$WORK/search.json" \
+    "$ASTRA memos search dentist" "$ASTRA memos search dentist --json" "$ASTRA memos list -n 50" >/dev/null 2>&1
+  row "astra memos search dentist, 50,000 transcripts (500 hits)" "$(median_ms "$WORK/search.json" 0) ms table, $(median_ms "$WORK/search.json" 1) ms --json"
+  row "astra memos list -n 50, 50,000 memos" "$(median_ms "$WORK/search.json" 2) ms"
+}
+if [ "$MODE" = catalogue ]; then
+  echo "median of $RUNS runs each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  catalogue_bench
+  exit 0
+fi
 
 setup s10k 10000 0
 setup s100k 100000 0
@@ -86,6 +158,7 @@ cp "$BIN" "$WORK/vm" && strip "$WORK/vm"
 row "voice-memo binary (release, stripped)" "$(python3 -c "import os; print('%.1f' % (os.path.getsize('$WORK/vm') / 1048576))") MiB"
 
 [ "$MODE" = quick ] && exit 0
+catalogue_bench
 # Throughput and upload memory: the real binary against the fake services
 # (tests/integration/throughput.rs), each printing one BENCH line. The test binary
 # runs the release voice-memo built above.

@@ -242,8 +242,7 @@ impl Catalogue {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
         };
-        cat.with(|c| schema::prepare(c, true))
-            .with_context(|| format!("preparing the memo catalogue {}", path.display()))?;
+        cat.with(|c| schema::prepare(c, true))?;
         Ok(cat)
     }
 
@@ -270,8 +269,13 @@ impl Catalogue {
             conn: Mutex::new(conn),
             path,
         };
-        cat.with(|c| schema::prepare(c, false))
-            .with_context(|| format!("reading the memo catalogue {}", cat.path.display()))?;
+        cat.with(|c| schema::prepare(c, false))?;
+        // A file whose tables were never created (its first write failed): no catalogue.
+        let version: i64 =
+            cat.with(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
+        if version == 0 {
+            return Ok(None);
+        }
         Ok(Some(cat))
     }
 
@@ -284,7 +288,7 @@ impl Catalogue {
             .conn
             .lock()
             .map_err(|_| anyhow::anyhow!("the catalogue's lock is poisoned"))?;
-        f(&mut c).map_err(|e| anyhow::Error::new(e).context(self.path.display().to_string()))
+        f(&mut c).map_err(|e| sql_error(e, &self.path))
     }
 
     /// Memos, most recently recorded first.
@@ -509,6 +513,27 @@ impl Catalogue {
             )?;
             Ok(())
         })
+    }
+}
+
+/// A SQLite error naming the catalogue; a full disk becomes the ENOSPC it is, so the
+/// message says what to do (`fsutil::io_hint`), as for every other file astra writes.
+fn sql_error(e: rusqlite::Error, path: &Path) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let what = format!("the memo catalogue {}", path.display());
+    let os = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::DiskFull => Some(libc::ENOSPC),
+            ErrorCode::ReadOnly => Some(libc::EROFS),
+            ErrorCode::PermissionDenied => Some(libc::EACCES),
+            _ => None,
+        },
+        _ => None,
+    };
+    match os {
+        Some(code) => anyhow::Error::new(std::io::Error::from_raw_os_error(code))
+            .context(format!("writing {what} ({e})")),
+        None => anyhow::Error::new(e).context(what),
     }
 }
 

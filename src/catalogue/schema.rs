@@ -79,6 +79,11 @@ pub fn prepare(c: &Connection, write: bool) -> rusqlite::Result<()> {
         return Ok(());
     }
     c.pragma_update(None, "journal_mode", "WAL")?;
+    // A checkpoint every 64 pages (256 KiB), and the log cut back to that size after
+    // it: a run's log stays small on a nearly full disk (SQLite's default lets it
+    // grow to 4 MiB and keeps it that big).
+    c.pragma_update(None, "wal_autocheckpoint", 64)?;
+    c.pragma_update(None, "journal_size_limit", 256 * 1024)?;
     c.pragma_update(None, "synchronous", "FULL")?;
     let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version < VERSION {

@@ -37,6 +37,10 @@ command prints `{"data": …, "artifact_type": "table"|"presentation_card"|"text
 - `astra jobs history --json [--job voice-memo] [--status failed] [-n 20]` → `data.runs[]` (run results), `success_rate`, `p50_ms`, `p95_ms`.
 - `astra jobs enable|disable NAME --json` (edits config.toml, keeps comments).
 - `astra jobs log-cleanup --days 30 --dry-run --json`.
+- `astra memos --json [--status S] [--since YYYY-MM-DD] [-n N]` → `data.items[]`: `file`, `id`, `title`, `recorded_at`, `status` (pending|waiting|retrying|failed|completed|discarded), `attempts`, `next_attempt_at`, `reason`.
+- `astra memos show ID|FILE --json` → `data`: `transcript.{text,provider,model,language,segments}`, `organization`, `outputs`, `history[]` (`n`, `started_at`, `outcome`, `error`), `transcript_files`.
+- `astra memos search TEXT --json` → `data.hits[]`: `file`, `id`, `title`, `snippet` (match in `[…]`), best first; `astra memos retry ID… | --status S | --all` (any status but completed).
+- `astra jobs show voice-memo --json` → `data.failing[]`: `file`, `status`, `attempts`, `reason`.
 - `astra failed list --json` → `data.items[]`: `file`, `id`, `attempts`, `last_error`; `astra failed retry ID… | --all`; `astra failed purge --dry-run`.
 - `astra doctor --json` → `data.checks[]`: `name`, `ok`, `detail`, `fix`; exit 1 when a check fails.
 - `astra init` writes a commented config.toml.

@@ -195,9 +195,11 @@ pub fn parse_entries(body: &str) -> Vec<Entry> {
     entries
 }
 
+/// A marker comment, or the link to the memo's transcript note: not entry text.
 fn is_comment_line(line: &str) -> bool {
     let l = line.trim();
-    l.starts_with("<!--") && l.ends_with("-->")
+    (l.starts_with("<!--") && l.ends_with("-->"))
+        || (l.starts_with("[[Transcripts/") && l.ends_with("|transcript]]"))
 }
 
 /// The first paragraph after the `## Summary` heading inside a summary block.

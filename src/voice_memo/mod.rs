@@ -8,6 +8,7 @@ mod follow;
 pub mod media;
 pub mod organize;
 mod pipeline;
+mod preview;
 pub mod seen;
 pub mod sync;
 pub mod transcribe;
@@ -185,17 +186,14 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         ..Stats::default()
     };
     if ctx.opts.dry_run {
-        let items = scan
+        let items: Vec<ItemResult> = scan
             .ready
             .iter()
-            .map(|c| ItemResult {
-                id: String::new(),
-                file: c.name.clone(),
-                status: "pending".into(),
-                error: c.problem.clone(),
-                outputs: Default::default(),
-            })
+            .map(|c| preview::preview(ctx.config, std::env::temp_dir(), c))
             .collect();
+        if !ctx.opts.json && !ctx.opts.quiet {
+            preview::print(&items);
+        }
         let message = format!("Would process {} memo(s)", stats.found);
         return Ok(Outcome {
             message,

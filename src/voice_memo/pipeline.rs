@@ -36,6 +36,8 @@ pub struct Pipeline {
     /// The `[transcription]` config's hash, stamped on memos that wait or back off.
     transcription_hash: String,
     organizer_name: &'static str,
+    /// The vault (Markdown target): where each memo's transcript note goes.
+    vault: Option<PathBuf>,
     cache: PathBuf,
     /// The target's note categories, fetched on first use.
     categories: Mutex<Option<Vec<String>>>,
@@ -130,6 +132,8 @@ impl Pipeline {
             state: ctx.state.clone(),
             catalogue,
             transcription_hash: super::seen::transcription_hash(&cfg.transcription),
+            vault: (cfg.sync.target == crate::config::SyncTarget::Markdown)
+                .then(|| cfg.sync.markdown.dir.clone()),
             organizer_name: match cfg.organization.provider {
                 OrganizationProvider::Rules => "rules",
                 OrganizationProvider::Openai => "openai",
@@ -413,9 +417,34 @@ impl Pipeline {
         }
         if org.discard {
             item.last_error = Some(discard_reason(&transcript, self.organizer_name));
-            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
+            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded, None);
         }
         ItemError::check_stop()?;
+        if item.stage < Some(Stage::Synced)
+            && let Some(vault) = &self.vault
+        {
+            // Before the sync: the todos, notes and journal entry link to it.
+            let provider = self.transcript_provider(&c.name);
+            match super::sync::markdown::write_transcript_note(
+                vault,
+                &memo,
+                &org,
+                &transcript,
+                &provider,
+            ) {
+                Ok(rel) => {
+                    let _ = self
+                        .catalogue
+                        .add_transcript_file(&c.name, &vault.join(rel).display().to_string());
+                }
+                Err(e) => {
+                    return Err(ItemError::transient(format!(
+                        "{}: writing the transcript note to the vault: {e:#}",
+                        c.name
+                    )));
+                }
+            }
+        }
         if item.stage < Some(Stage::Synced) {
             let previous = item.outputs.clone();
             let mut progress = |o: &crate::state::Outputs| {
@@ -431,7 +460,40 @@ impl Pipeline {
             self.save(&c.name, item)?;
             crash_point("synced");
         }
-        self.finish(c, item, Destination::Archive, ItemStatus::Completed)
+        self.finish(
+            c,
+            item,
+            Destination::Archive,
+            ItemStatus::Completed,
+            Some(&transcript),
+        )
+    }
+
+    /// Who transcribed `file` (from its catalogue record; `unknown` when it is not there).
+    fn transcript_provider(&self, file: &str) -> String {
+        self.catalogue
+            .get(file)
+            .ok()
+            .flatten()
+            .and_then(|r| r.transcript.map(|t| t.provider))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// `<archived recording>.txt`: the transcript beside the audio, for people (a
+    /// sidecar moved or copied there already is one).
+    fn keep_transcript(&self, name: &str, archived: &Path, transcript: &str) {
+        let path = archived.with_extension("txt");
+        if !path.exists() {
+            let mut text = transcript.trim().to_string();
+            text.push('\n');
+            if let Err(e) = fsutil::atomic_write(&path, text.as_bytes(), 0o600) {
+                tracing::warn!(file = %name, error = %format!("{e:#}"), "could not keep the transcript beside the archived audio");
+                return;
+            }
+        }
+        let _ = self
+            .catalogue
+            .add_transcript_file(name, &path.display().to_string());
     }
 
     fn finish(
@@ -440,6 +502,7 @@ impl Pipeline {
         item: &mut Item,
         dest: Destination,
         status: ItemStatus,
+        transcript: Option<&str>,
     ) -> Result<(), ItemError> {
         let digest = item.digest.clone().unwrap_or_default();
         let placed = self
@@ -447,6 +510,9 @@ impl Pipeline {
                 self.archiver.place(&c.path, &c.name, &digest, dest)
             })
             .map_err(|e| ItemError::transient(format!("{}: archiving: {e:#}", c.name)))?;
+        if let (Some(p), Some(t)) = (&placed, transcript) {
+            self.keep_transcript(&c.name, p, t);
+        }
         crash_point("archived-unsaved");
         item.archived_to = placed.map(|p| p.display().to_string());
         item.stage = Some(Stage::Archived);

@@ -228,6 +228,13 @@ fn catalogue_done(db: &Path) -> Result<Vec<String>> {
     )
     .with_context(|| format!("opening the memo catalogue {}", db.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A file whose first write failed (a full disk) has no tables yet: nothing done.
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .with_context(|| format!("reading the memo catalogue {}", db.display()))?;
+    if version == 0 {
+        return Ok(Vec::new());
+    }
     let mut st = conn
         .prepare("SELECT file FROM memos WHERE status IN ('completed', 'discarded')")
         .with_context(|| format!("reading the memo catalogue {}", db.display()))?;

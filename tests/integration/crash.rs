@@ -33,7 +33,7 @@ fn assert_exactly_once(t: &Test) {
         let mut found = 0;
         for (path, bytes) in Test::snapshot(&t.vault) {
             let text = String::from_utf8_lossy(&bytes);
-            let n = text.matches(id).count();
+            let n = crate::harness::markers(&path, &text, id);
             if path.starts_with("Notes/") {
                 assert!(n <= 1, "{path} mentions {id} {n} times");
             }

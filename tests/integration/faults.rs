@@ -162,7 +162,7 @@ fn tally_vault(t: &Test, names: &[String]) -> Tally {
         let found: usize = files
             .iter()
             .filter(|(p, _)| !p.ends_with(".tmp"))
-            .map(|(_, b)| String::from_utf8_lossy(b).matches(id).count())
+            .map(|(p, b)| crate::harness::markers(p, &String::from_utf8_lossy(b), id))
             .sum();
         tally.lost += expected.saturating_sub(found);
         tally.duplicates += found.saturating_sub(expected);

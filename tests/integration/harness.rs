@@ -88,6 +88,15 @@ pub fn wav_bytes(seed: &str, samples: usize) -> Vec<u8> {
     v
 }
 
+/// How many output markers of memo `id` are in `text` (a vault file): its id, not
+/// counting the links to its transcript note (`[[Transcripts/… (id)|transcript]]`).
+pub fn markers(path: &str, text: &str, id: &str) -> usize {
+    if path.starts_with("Transcripts/") {
+        return 0;
+    }
+    text.matches(id).count() - text.matches(&format!("({id})|transcript]]")).count()
+}
+
 /// Makes a file look old enough to have settled.
 pub fn age(path: &Path, secs: u64) {
     let t = SystemTime::now() - Duration::from_secs(secs);

@@ -2,6 +2,8 @@
 //! the cron path's visible failures, discards with reasons, and re-queueing.
 use crate::harness::{Test, wav_bytes};
 use serde_json::Value;
+use std::fs;
+use std::path::Path;
 
 fn command_config(script: &str) -> String {
     format!("[transcription]\ncommand = [\"sh\", \"-c\", {script:?}]\n")
@@ -112,6 +114,67 @@ fn memos_list_show_search_and_retry_on_a_real_catalogue() {
         assert!(text.contains(want), "{want} in\n{text}");
     }
     t.run("astra", &["memos", "show", "nope.wav"]).code_is(2);
+
+    // Transcripts kept for people: beside the archived audio, and a vault note that
+    // the memo's todos, notes and journal entry link to.
+    let beside = t.home.join("archive/20260106 100000-B2.txt");
+    assert!(
+        fs::read_to_string(&beside)
+            .unwrap()
+            .contains("history of oat milk"),
+        "the transcript beside the archived recording"
+    );
+    let files = b["transcript_files"].as_array().unwrap();
+    assert!(
+        files.iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .ends_with("archive/20260106 100000-B2.txt")),
+        "{b}"
+    );
+    let note = files
+        .iter()
+        .filter_map(|f| f.as_str())
+        .find(|f| f.contains("/Transcripts/"))
+        .expect("a transcript note in the vault");
+    let note_text = fs::read_to_string(note).unwrap();
+    assert!(
+        note_text.contains("history of oat milk")
+            && note_text.contains("transcribed_by: \"command\""),
+        "{note_text}"
+    );
+    let stem = Path::new(note)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let link = format!("[[Transcripts/{stem}|transcript]]");
+    let notes: Vec<_> = Test::tree(&t.vault.join("Notes"));
+    assert!(
+        notes
+            .iter()
+            .any(|n| fs::read_to_string(t.vault.join("Notes").join(n))
+                .unwrap()
+                .contains(&link)),
+        "a note links to {link}: {notes:?}"
+    );
+    let a_files = a["transcript_files"].as_array().unwrap();
+    let a_note = a_files
+        .iter()
+        .filter_map(|f| f.as_str())
+        .find(|f| f.contains("/Transcripts/"))
+        .unwrap();
+    let a_stem = Path::new(a_note)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        t.vault_file("Todos.md")
+            .contains(&format!("[[Transcripts/{a_stem}|transcript]]")),
+        "{}",
+        t.vault_file("Todos.md")
+    );
 
     // search: a word in a transcript, and one that is nowhere
     let hits = data(&t, &["memos", "search", "dentist"]);

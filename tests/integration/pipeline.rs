@@ -34,7 +34,10 @@ fn sidecar_memos_land_in_the_vault_and_the_archive_once() {
     }
     let todos = t.vault_file("Todos.md");
     assert!(
-        todos.contains("- [ ] Call the dentist 📅 2026-01-15"),
+        todos
+            .lines()
+            .any(|l| l.starts_with("- [ ] Call the dentist [[Transcripts/")
+                && l.contains("|transcript]] 📅 2026-01-15")),
         "{todos}"
     );
     assert!(todos.contains("Buy milk"), "{todos}");

@@ -210,6 +210,49 @@ fn dry_run_reports_and_writes_nothing() {
 }
 
 #[test]
+fn dry_run_previews_the_lines_it_would_write_and_the_calls_it_would_make() {
+    let t = Test::new()
+        .memo(
+            "20260114 093000-A1.wav",
+            "Remind me to call the dentist tomorrow.",
+        )
+        .memo(
+            "20260114 103000-B2.wav",
+            "Journal. Today I feel grateful for the quiet morning and good coffee.",
+        );
+    let r = t.run("voice-memo", &["--dry-run", "--json"]);
+    r.success();
+    let items = r.json()["items"].clone();
+    let todo = items[0]["outputs"]["todos"][0].as_str().unwrap();
+    assert!(todo.starts_with("- [ ] Call the dentist"), "{items}");
+    let entry = items[1]["outputs"]["journal"][0].as_str().unwrap();
+    assert!(
+        entry.starts_with("Journal/2026-01-14.md, 10:30 AM: ") && entry.contains("quiet morning"),
+        "{items}"
+    );
+    let text = t.run("voice-memo", &["--dry-run"]);
+    text.success();
+    assert!(
+        text.stdout().contains("todo: - [ ] Call the dentist"),
+        "{}",
+        text.stdout()
+    );
+    assert_eq!(Test::tree(&t.home), ["config.toml"], "nothing written");
+    assert!(!t.vault.exists());
+    // A remote organizer is not called: the preview names the call instead.
+    let t = t
+        .config("[organization]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n")
+        .env("OPENAI_API_KEY", "sk-test-not-used");
+    let r = t.run("voice-memo", &["--dry-run", "--json"]);
+    r.success();
+    let e = r.json()["items"][0]["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("would call http://127.0.0.1:9/v1/chat/completions"),
+        "{e}"
+    );
+}
+
+#[test]
 fn journal_runs_silently_and_init_writes_a_commented_config() {
     let t = Test::new();
     let r = t.run("journal", &[]);

@@ -2,7 +2,9 @@
 //!
 //! `Todos.md` holds Obsidian Tasks lines, `Notes/` one file per note with front matter,
 //! `Journal/YYYY-MM-DD.md` the day's entries under time headings. Each file is
-//! rewritten atomically; each piece carries a marker with the memo id.
+//! rewritten atomically; each piece carries a marker with the memo id. The memo's
+//! transcript is a note of its own under `Transcripts/` (written by the pipeline
+//! before the sync, [`write_transcript_note`]) that every piece links to.
 use super::SyncTarget;
 use crate::fsutil;
 use crate::state::Outputs;
@@ -28,7 +30,16 @@ impl MarkdownTarget {
         }
     }
 
-    fn todos(&self, memo: &Memo, todos: &[Todo]) -> Result<Vec<String>> {
+    /// `[[Transcripts/…|transcript]]` when the memo's transcript note is in the vault.
+    fn transcript_link(&self, memo: &Memo, org: &Organization) -> Option<String> {
+        let rel = transcript_note(memo, org);
+        self.dir
+            .join(format!("{rel}.md"))
+            .exists()
+            .then(|| format!("[[{rel}|transcript]]"))
+    }
+
+    fn todos(&self, memo: &Memo, todos: &[Todo], link: Option<&str>) -> Result<Vec<String>> {
         if todos.is_empty() {
             return Ok(Vec::new());
         }
@@ -40,7 +51,7 @@ impl MarkdownTarget {
             let marker = format!("^astra-{}-t{i}", memo.id);
             if !contains_marker(&text, &marker) {
                 ensure_newline(&mut text);
-                text.push_str(&todo_line(todo, &marker));
+                text.push_str(&todo_line(todo, &marker, link));
                 changed = true;
             }
             outputs.push(format!("Todos.md#{}", &marker[1..]));
@@ -51,7 +62,7 @@ impl MarkdownTarget {
         Ok(outputs)
     }
 
-    fn note(&self, memo: &Memo, index: usize, note: &Note) -> Result<String> {
+    fn note(&self, memo: &Memo, index: usize, note: &Note, link: Option<&str>) -> Result<String> {
         let dir = self.dir.join("Notes");
         fsutil::create_dir(&dir)?;
         let marker = format!("{}-n{index}", memo.id);
@@ -69,7 +80,7 @@ impl MarkdownTarget {
                 }
                 Ok(_) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    write(&path, &note_file(memo, note, &marker))?;
+                    write(&path, &note_file(memo, note, &marker, link))?;
                     return Ok(format!("Notes/{name}"));
                 }
                 Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
@@ -78,7 +89,12 @@ impl MarkdownTarget {
         anyhow::bail!("no free file name for note {base:?} in {}", dir.display())
     }
 
-    fn journal(&self, memo: &Memo, entries: &[JournalEntry]) -> Result<Vec<String>> {
+    fn journal(
+        &self,
+        memo: &Memo,
+        entries: &[JournalEntry],
+        link: Option<&str>,
+    ) -> Result<Vec<String>> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -99,6 +115,9 @@ impl MarkdownTarget {
                     "\n### {time}\n{marker}\n\n{}\n",
                     entry.content.trim()
                 ));
+                if let Some(l) = link {
+                    text.push_str(&format!("\n{l}\n"));
+                }
                 changed = true;
             }
             outputs.push(format!(
@@ -131,14 +150,16 @@ impl SyncTarget for MarkdownTarget {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let write_all = || -> Result<Outputs> {
             fsutil::create_dir(&self.dir)?;
-            let todos = self.todos(memo, &org.todos)?;
+            let link = self.transcript_link(memo, org);
+            let link = link.as_deref();
+            let todos = self.todos(memo, &org.todos, link)?;
             let notes = org
                 .notes
                 .iter()
                 .enumerate()
-                .map(|(i, n)| self.note(memo, i, n))
+                .map(|(i, n)| self.note(memo, i, n, link))
                 .collect::<Result<_>>()?;
-            let journal = self.journal(memo, &org.journal)?;
+            let journal = self.journal(memo, &org.journal, link)?;
             Ok(Outputs {
                 todos,
                 notes,
@@ -175,8 +196,11 @@ fn contains_marker(text: &str, marker: &str) -> bool {
 }
 
 /// `- [ ] Call the dentist 📅 2025-01-07 ⏫ ^astra-…` (Obsidian Tasks format).
-fn todo_line(todo: &Todo, marker: &str) -> String {
+fn todo_line(todo: &Todo, marker: &str, link: Option<&str>) -> String {
     let mut line = format!("- [ ] {}", one_line(&todo.title));
+    if let Some(l) = link {
+        line.push_str(&format!(" {l}"));
+    }
     if let Some(due) = todo.due {
         line.push_str(&format!(" 📅 {due}"));
     }
@@ -198,9 +222,10 @@ fn yaml_str(s: &str) -> String {
     serde_json::to_string(&one_line(s)).unwrap_or_else(|_| "\"\"".into())
 }
 
-fn note_file(memo: &Memo, note: &Note, marker: &str) -> String {
+fn note_file(memo: &Memo, note: &Note, marker: &str, link: Option<&str>) -> String {
     let tags: Vec<String> = note.tags.iter().map(|t| yaml_str(t)).collect();
-    format!(
+    let footer = link.map(|l| format!("\n{l}\n")).unwrap_or_default();
+    let body = format!(
         "---\ntitle: {}\nsource: {}\nrecorded_at: {}\ncategory: {}\ntags: [{}]\nastra_id: {marker}\n---\n\n# {}\n\n{}\n",
         yaml_str(&note.title),
         yaml_str(&memo.name),
@@ -209,7 +234,60 @@ fn note_file(memo: &Memo, note: &Note, marker: &str) -> String {
         tags.join(", "),
         one_line(&note.title),
         note.content.trim()
+    );
+    body + &footer
+}
+
+/// The vault path (no `.md`) of the memo's transcript note: `Transcripts/<recorded>
+/// <title> (<id>)`, stable for a memo (its organization is cached).
+pub fn transcript_note(memo: &Memo, org: &Organization) -> String {
+    let title = if org.title.trim().is_empty() {
+        "Memo".to_string()
+    } else {
+        file_title(&org.title)
+    };
+    format!(
+        "Transcripts/{} {title} ({})",
+        memo.recorded_at.format("%Y-%m-%d %H%M"),
+        memo.id
     )
+}
+
+/// Writes the memo's transcript note under `dir` (once: an existing one is kept) and
+/// returns its vault path with `.md`.
+pub fn write_transcript_note(
+    dir: &Path,
+    memo: &Memo,
+    org: &Organization,
+    transcript: &str,
+    provider: &str,
+) -> Result<String> {
+    let rel = format!("{}.md", transcript_note(memo, org));
+    let path = dir.join(&rel);
+    if path.exists() {
+        return Ok(rel);
+    }
+    fsutil::create_dir(&dir.join("Transcripts"))?;
+    let text = format!(
+        "---\ntitle: {}\nsource: {}\nrecorded_at: {}\ntranscribed_by: {}\nastra_id: {}-transcript\n---\n\n# {}\n\n{}\n",
+        yaml_str(if org.title.trim().is_empty() {
+            "Memo"
+        } else {
+            &org.title
+        }),
+        yaml_str(&memo.name),
+        memo.recorded_at.to_rfc3339(),
+        yaml_str(provider),
+        memo.id,
+        one_line(if org.title.trim().is_empty() {
+            &memo.name
+        } else {
+            &org.title
+        }),
+        transcript.trim()
+    );
+    write(&path, &text)?;
+    Ok(rel)
 }
 
 fn journal_header(day: NaiveDate) -> String {
