@@ -25,6 +25,22 @@ fn the_dashboard_in_headless_chromium() {
     let Some(mut b) = Browser::launch() else {
         return;
     };
+    // A Slack stand-in for "send a test".
+    let slack = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let hook = format!(
+        "http://127.0.0.1:{}/services/T000/B000/sekrit",
+        slack.server_addr().to_ip().unwrap().port()
+    );
+    // Every alert the runs send lands here too; the test's is the one that says so.
+    let (tx, slack_got) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for mut req in slack.incoming_requests() {
+            let mut body = String::new();
+            let _ = req.as_reader().read_to_string(&mut body);
+            let _ = req.respond(tiny_http::Response::from_string("ok"));
+            let _ = tx.send(body);
+        }
+    });
     let t = Test::new()
         .memo(
             "20260114 093000-AAAA1111.wav",
@@ -36,7 +52,9 @@ fn the_dashboard_in_headless_chromium() {
         )
         .audio("lonely.wav", &wav_bytes("lonely", 100))
         .vm("max_attempts = 1")
-        .config("[transcription]\ncommand = [\"sh\", \"-c\", \"echo 'recognizer crashed: out of memory' >&2; exit 3\"]\n");
+        .config("[transcription]\ncommand = [\"sh\", \"-c\", \"echo 'recognizer crashed: out of memory' >&2; exit 3\"]\n")
+        .config("[alerts]\nslack_webhook_env = \"ASTRA_TEST_SLACK\"\n")
+        .env("ASTRA_TEST_SLACK", &hook);
     t.voice_memo().code_is(1);
     t.run("voice-memo", &["--json"]).success();
     let d = Dashboard::start(&t);
@@ -130,10 +148,24 @@ fn the_dashboard_in_headless_chromium() {
     );
     b.screenshot(&dir.join("memo.png"));
 
-    // Alerts.
+    // Alerts: the variable's name, never its value; a test reaches the channel.
     b.goto(&format!("{base}/alerts"));
-    assert!(b.text().contains("slack_webhook_env"));
+    let text = b.text();
+    assert!(
+        text.contains("ASTRA_TEST_SLACK") && !text.contains("sekrit"),
+        "{text}"
+    );
     b.screenshot(&dir.join("alerts.png"));
+    b.click("form[action='/alerts/test'] input[value=slack] ~ button");
+    let text = b.text();
+    assert!(
+        text.contains("Test sent") && text.contains("slack: sent"),
+        "{text}"
+    );
+    assert!(
+        slack_got.try_iter().any(|b| b.contains("test alert")),
+        "the stand-in got the test"
+    );
 
     // Without JavaScript the forms still work: enable it again.
     b.send(
