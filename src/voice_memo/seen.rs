@@ -381,6 +381,9 @@ mod tests {
         let (seen, parsed) =
             load(&state, &index, &dir.path().join("memos.db"), false, None).unwrap();
         assert!(parsed.is_some(), "a new save invalidates the index");
-        assert_eq!(seen.pending, 1);
+        assert_eq!(
+            seen.pending, 2,
+            "the half-done memo, and the done one state.json still holds (to migrate)"
+        );
     }
 }

@@ -303,3 +303,34 @@ fn a_discard_records_why_and_can_be_retried() {
     assert_eq!(t.item("hush.wav")["status"], "discarded");
     t.assert_catalogue_agrees("after the rerun");
 }
+
+#[test]
+fn a_run_with_nothing_new_does_not_open_the_catalogue() {
+    let t = Test::new()
+        .memo("a.wav", "note the first thought")
+        .memo("b.wav", "note the second thought");
+    t.voice_memo().success();
+    assert_eq!(t.item("a.wav")["status"], "completed");
+    assert!(
+        t.state()["jobs"]["voiceMemo"]["items"]
+            .as_object()
+            .unwrap()
+            .is_empty(),
+        "done memos live in the catalogue alone"
+    );
+    // Both recordings stay in the inbox (copy mode); the seen-index settles them. A
+    // catalogue that could not even be opened does not matter to such a run.
+    let db = t.home.join("memos.db");
+    let saved = fs::read(&db).unwrap();
+    fs::write(&db, b"not a database at all").unwrap();
+    let r = t.voice_memo();
+    r.success();
+    assert_eq!(r.json()["stats"]["found"], 0);
+    fs::write(&db, saved).unwrap();
+    // A new memo is checked against the catalogue, which still knows the old ones.
+    t.add_memo("c.wav", "note a third thought");
+    let r = t.voice_memo();
+    r.success();
+    assert_eq!(r.json()["stats"]["found"], 1);
+    assert_eq!(data(&t, &["memos"])["total"], 3);
+}

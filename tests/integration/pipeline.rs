@@ -34,11 +34,12 @@ fn sidecar_memos_land_in_the_vault_and_the_archive_once() {
     }
     let todos = t.vault_file("Todos.md");
     assert!(
-        todos
-            .lines()
-            .any(|l| l.starts_with("- [ ] Call the dentist [[Transcripts/")
-                && l.contains("|transcript]] 📅 2026-01-15")),
+        todos.contains("- [ ] Call the dentist 📅 2026-01-15"),
         "{todos}"
+    );
+    assert!(
+        todos.contains("\n    - [[Transcripts/2026-01-14 0930 Call the dentist ("),
+        "the task links to its transcript: {todos}"
     );
     assert!(todos.contains("Buy milk"), "{todos}");
     let notes = Test::tree(&t.vault.join("Notes"));

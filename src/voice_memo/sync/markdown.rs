@@ -198,9 +198,6 @@ fn contains_marker(text: &str, marker: &str) -> bool {
 /// `- [ ] Call the dentist 📅 2025-01-07 ⏫ ^astra-…` (Obsidian Tasks format).
 fn todo_line(todo: &Todo, marker: &str, link: Option<&str>) -> String {
     let mut line = format!("- [ ] {}", one_line(&todo.title));
-    if let Some(l) = link {
-        line.push_str(&format!(" {l}"));
-    }
     if let Some(due) = todo.due {
         line.push_str(&format!(" 📅 {due}"));
     }
@@ -210,6 +207,11 @@ fn todo_line(todo: &Todo, marker: &str, link: Option<&str>) -> String {
         Priority::Eventually => " 🔽",
     });
     line.push_str(&format!(" {marker}\n"));
+    // The transcript link on a line of its own under the task: Obsidian Tasks reads
+    // the due date and priority only at the end of the task's line.
+    if let Some(l) = link {
+        line.push_str(&format!("    - {l}\n"));
+    }
     line
 }
 
