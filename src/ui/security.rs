@@ -179,7 +179,7 @@ async fn check(sec: &Security, req: Request, next: Next) -> Response {
         return plain(
             StatusCode::FORBIDDEN,
             &format!(
-                "refused: this dashboard answers only as http://127.0.0.1:{}/ (the request's Host header names another site)",
+                "refused: this dashboard answers only at the address `astra ui` printed (port {}); the request's Host header names another site",
                 sec.addr.port()
             ),
         );

@@ -142,6 +142,7 @@ pub fn detail(
 ) -> Markup {
     let r = &m.row;
     let title = r.title.clone().unwrap_or_else(|| r.file.clone());
+    let runs = m.attempts.iter().any(|a| a.run_id.is_some());
     page(
         &title,
         Section::Memos,
@@ -209,10 +210,10 @@ pub fn detail(
                 @if m.attempts.is_empty() { p.muted { "None yet." } }
                 @else {
                     div.table-wrap { table.responsive {
-                        thead { tr { th scope="col" { "when" } th scope="col" { "run" } th scope="col" { "stage" } th scope="col" { "outcome" } th scope="col" { "error" } } }
+                        thead { tr { th scope="col" { "when" } @if runs { th scope="col" { "run" } } th scope="col" { "stage" } th scope="col" { "outcome" } th scope="col" { "error" } } }
                         tbody { @for a in &m.attempts { tr {
                             td data-label="when" { @if let Some(t) = &a.at { (time(t)) } @else { "—" } }
-                            td data-label="run" { @if let Some(id) = &a.run_id { a href=(format!("/history/{id}")) { (id) } } @else { "—" } }
+                            @if runs { td data-label="run" { @if let Some(id) = &a.run_id { a href=(format!("/history/{id}")) { (id) } } @else { "—" } } }
                             td data-label="stage" { (a.stage.as_deref().unwrap_or("—")) }
                             td data-label="outcome" { (badge(&a.outcome)) }
                             td data-label="error" { (a.error.as_deref().unwrap_or("")) }
