@@ -68,6 +68,51 @@ pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool
     Ok(true)
 }
 
+/// Sets `[jobs.<name>] schedule` (the table found or created as for `enabled`),
+/// keeping the comment after the old value. Returns whether it changed.
+pub fn set_job_schedule(path: &Path, job: &JobInfo, schedule: &str) -> Result<bool> {
+    let mut doc = load(path)?;
+    let jobs = doc.entry("jobs").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    let jobs = jobs
+        .as_table_mut()
+        .context("`jobs` in config.toml is not a table")?;
+    let key = if jobs.contains_key(job.program) {
+        job.program
+    } else {
+        job.name
+    };
+    let table = jobs.entry(key).or_insert_with(|| Item::Table(Table::new()));
+    let table = table
+        .as_table_like_mut()
+        .with_context(|| format!("[jobs.{key}] in config.toml is not a table"))?;
+    let current = table
+        .get("schedule")
+        .and_then(|i| i.as_str())
+        .unwrap_or(job.default_schedule);
+    if current == schedule && (table.get("schedule").is_some() || schedule == job.default_schedule)
+    {
+        return Ok(false);
+    }
+    match table.get_mut("schedule") {
+        Some(item) => {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            *item = value(schedule);
+            if let (Some(d), Some(v)) = (decor, item.as_value_mut()) {
+                *v.decor_mut() = d;
+            }
+        }
+        None => {
+            table.insert("schedule", value(schedule));
+        }
+    }
+    save(path, &doc)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +154,26 @@ mod tests {
         );
         let cfg = crate::config::Config::parse(&out, &p).unwrap();
         assert!(!cfg.job(&crate::jobs::JOURNAL).enabled);
+    }
+
+    #[test]
+    fn a_schedule_is_replaced_in_place_with_its_comment() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        let text = "# mine\n[jobs.voice-memo]\nschedule = \"*/5 * * * *\" # five\nenabled = true\n";
+        std::fs::write(&p, text).unwrap();
+        assert!(set_job_schedule(&p, &crate::jobs::VOICE_MEMO, "*/10 * * * *").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            text.replace("*/5 * * * *", "*/10 * * * *")
+        );
+        assert!(!set_job_schedule(&p, &crate::jobs::VOICE_MEMO, "*/10 * * * *").unwrap());
+        assert!(
+            !set_job_schedule(&p, &crate::jobs::JOURNAL, "0 21 * * *").unwrap(),
+            "the default"
+        );
+        assert!(set_job_schedule(&p, &crate::jobs::JOURNAL, "0 22 * * *").unwrap());
+        let cfg = crate::config::Config::parse(&std::fs::read_to_string(&p).unwrap(), &p).unwrap();
+        assert_eq!(cfg.job(&crate::jobs::JOURNAL).schedule, "0 22 * * *");
     }
 }

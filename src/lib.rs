@@ -8,6 +8,7 @@
 //! - [`voice_memo`]: the voice-memo pipeline (watch → transcribe → organize → sync → archive).
 //! - [`journal`]: the journal job (daily summaries, weekly review).
 //! - [`fsutil`]: atomic writes and durable copies.
+//! - [`ui`]: `astra ui`, the local web dashboard (axum, loopback, token).
 pub mod alerts;
 pub mod catalogue;
 pub mod cli;
@@ -29,4 +30,5 @@ pub mod run;
 pub mod schedule;
 pub mod secrets;
 pub mod state;
+pub mod ui;
 pub mod voice_memo;

@@ -19,9 +19,42 @@ pub enum AlertCommand {
 pub fn run(ctx: &Ctx, cmd: AlertCommand) -> Result<u8> {
     let AlertCommand::Test { channel } = cmd;
     let cfg = ctx.config()?;
+    let outcomes = send_test(&cfg, channel.as_deref())?;
+    let failed = outcomes.iter().filter(|(_, r)| r.is_err()).count();
+    if ctx.json {
+        let rows: Vec<_> = outcomes
+            .iter()
+            .map(|(c, r)| serde_json::json!({"channel": c, "ok": r.is_ok(), "error": r.as_ref().err()}))
+            .collect();
+        output::json(
+            &serde_json::json!({"channels": rows, "failed": failed}),
+            Artifact::Table,
+            "Alert Test",
+        );
+    } else {
+        for (c, r) in &outcomes {
+            match r {
+                Ok(()) => println!("✓ {c}: sent"),
+                Err(e) => println!("✗ {c}: {e}"),
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        crate::exit::FAILED
+    } else {
+        crate::exit::OK
+    })
+}
+
+/// Sends the test message to every configured channel, or to `channel`; each
+/// channel's outcome (the dashboard's "send a test" calls this too).
+pub fn send_test(
+    cfg: &crate::config::Config,
+    channel: Option<&str>,
+) -> Result<Vec<(String, Result<(), String>)>> {
     let sinks: Vec<_> = channels::configured(&cfg.alerts)
         .into_iter()
-        .filter(|s| channel.as_deref().is_none_or(|c| s.name() == c))
+        .filter(|s| channel.is_none_or(|c| s.name() == c))
         .collect();
     if sinks.is_empty() {
         let what = channel
@@ -49,29 +82,12 @@ pub fn run(ctx: &Ctx, cmd: AlertCommand) -> Result<u8> {
         "🧪 astra: test alert — alerts from this machine reach you here.\nRun `astra alert test` again any time.\n(job example: {})",
         job.program
     );
-    let outcomes = channels::send_all(&sinks, &cfg.alerts, &text, job, &result, &Event::Resolved);
-    let failed = outcomes.iter().filter(|(_, r)| r.is_err()).count();
-    if ctx.json {
-        let rows: Vec<_> = outcomes
-            .iter()
-            .map(|(c, r)| serde_json::json!({"channel": c, "ok": r.is_ok(), "error": r.as_ref().err()}))
-            .collect();
-        output::json(
-            &serde_json::json!({"channels": rows, "failed": failed}),
-            Artifact::Table,
-            "Alert Test",
-        );
-    } else {
-        for (c, r) in &outcomes {
-            match r {
-                Ok(()) => println!("✓ {c}: sent"),
-                Err(e) => println!("✗ {c}: {e}"),
-            }
-        }
-    }
-    Ok(if failed > 0 {
-        crate::exit::FAILED
-    } else {
-        crate::exit::OK
-    })
+    Ok(channels::send_all(
+        &sinks,
+        &cfg.alerts,
+        &text,
+        job,
+        &result,
+        &Event::Resolved,
+    ))
 }

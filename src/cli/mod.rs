@@ -13,6 +13,7 @@ pub mod output;
 pub mod schedule;
 pub mod secrets;
 pub mod skill;
+pub mod ui;
 
 use crate::config::Config;
 use crate::paths::Paths;
@@ -87,6 +88,8 @@ pub enum Command {
     /// Install an agent skill file that teaches an AI agent this CLI.
     #[command(subcommand)]
     Skill(skill::SkillCommand),
+    /// The local web dashboard: jobs, history, memos and alerts (127.0.0.1, a token).
+    Ui(ui::UiArgs),
 }
 
 /// What every command needs: where things are, and how to print.
@@ -125,6 +128,7 @@ pub fn run(cli: Cli) -> u8 {
             Command::Models(c) => models::run(&ctx, c),
             Command::Completions(a) => completions::run(a),
             Command::Skill(c) => skill::run(&ctx, c),
+            Command::Ui(a) => ui::run(&ctx, a),
         }
     });
     match result {
@@ -189,6 +193,9 @@ mod tests {
             "astra secrets rm NOTION_TOKEN",
             "astra init --from-env /tmp/astra/.env",
             "astra --config /tmp/c.toml jobs list",
+            "astra ui",
+            "astra ui --port 0 --no-open",
+            "astra ui --bind 0.0.0.0 --port 9000",
         ];
         let refused: &[&str] = &[
             "astra",
@@ -211,6 +218,8 @@ mod tests {
             "astra secrets set",
             "astra secrets set NOTION_TOKEN secret_value_on_argv",
             "astra secrets rm",
+            "astra ui --port many",
+            "astra ui --bind nowhere",
         ];
         for line in accepted {
             if let Err(e) = Cli::try_parse_from(line.split_whitespace()) {

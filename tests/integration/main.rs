@@ -1,7 +1,10 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
+mod browser;
+mod cdp;
 mod cli;
 mod costs;
 mod crash;
+mod dashboard;
 mod fake_gemini;
 mod fake_notion;
 mod fake_openai;
@@ -22,5 +25,6 @@ mod schedule;
 mod secrets;
 mod speech;
 mod throughput;
+mod ui;
 mod whisper;
 mod whisper_model;
