@@ -349,6 +349,13 @@ impl Config {
 
     /// Loads the config for these paths, with `~/.astra` defaults under `ASTRA_HOME`.
     pub fn load_for(paths: &crate::paths::Paths) -> Result<Config> {
+        if paths.config_named && !paths.config.exists() {
+            return Err(usage(format!(
+                "config file {} does not exist (named by --config or ASTRA_CONFIG). Check the path, create it with `astra --config {} init`, or drop the flag to use $ASTRA_HOME/config.toml.",
+                paths.config.display(),
+                paths.config.display()
+            )));
+        }
         let mut cfg = Self::load(&paths.config)?;
         cfg.rebase_home(&paths.home);
         Ok(cfg)

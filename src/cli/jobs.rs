@@ -285,9 +285,13 @@ struct Started {
 
 fn start(ctx: &Ctx, job: &'static JobInfo) -> Result<Started> {
     let mut cmd = Command::new(program_path(job.program));
-    cmd.arg("--json")
-        .env("ASTRA_CONFIG", &ctx.paths.config)
-        .env("ASTRA_HOME", &ctx.paths.home);
+    cmd.arg("--json").env("ASTRA_HOME", &ctx.paths.home);
+    // Only a named config is passed on: the default one may be absent (defaults).
+    if ctx.paths.config_named {
+        cmd.env("ASTRA_CONFIG", &ctx.paths.config);
+    } else {
+        cmd.env_remove("ASTRA_CONFIG");
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

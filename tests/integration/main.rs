@@ -4,6 +4,7 @@ mod crash;
 mod fake_notion;
 mod fake_openai;
 mod faults;
+mod first_hour;
 mod harness;
 mod journal;
 mod journal_notion;
