@@ -29,3 +29,14 @@ fn a_named_config_that_is_missing_is_a_usage_error() {
     std::fs::remove_file(fresh.home.join("config.toml")).unwrap();
     fresh.run("voice-memo", &[]).success();
 }
+
+/// `voice-memo -v 2>&1 | cat` (stderr not a terminal) has no colour codes: they would
+/// land in cron mail.
+#[test]
+fn no_colour_codes_when_stderr_is_not_a_terminal() {
+    let t = Test::new().memo("a.wav", "note plain text for cron mail");
+    let r = t.run("voice-memo", &["-v"]);
+    r.success();
+    assert!(r.stderr().contains("INFO"), "{}", r.stderr());
+    assert!(!r.stderr().contains('\u{1b}'), "{:?}", r.stderr());
+}
