@@ -331,10 +331,8 @@ fn a_bad_schedule_in_the_config_names_the_file_the_key_and_the_expression() {
     let r = t.run("astra", &["schedule", "print", "--cron"]);
     r.code_is(2);
     let err = r.stderr();
-    assert!(
-        err.contains("config.toml: [jobs.voiceMemo] schedule"),
-        "{err}"
-    );
+    assert!(err.contains("config.toml line "), "{err}");
+    assert!(err.contains(": [jobs.voiceMemo] schedule = "), "{err}");
     assert!(err.contains("\"every 5 minutes\""), "{err}");
 }
 
