@@ -1,5 +1,6 @@
 //! `astra doctor`: checks the setup — config, folders, permissions, tools, keys — and
-//! says what to fix. Exit 1 when any check fails.
+//! says what to fix. Exit 1 when any check fails; warnings (a schedule not installed
+//! yet, no `crontab` program) are shown and counted but leave the exit code 0.
 use super::Ctx;
 use super::output::{self, Artifact};
 use crate::config::{ArchiveMode, Config, SyncTarget, TranscriptionProvider};
@@ -10,13 +11,26 @@ use std::path::Path;
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {}
 
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    /// Worth doing, but nothing is broken: does not change the exit code.
+    Warning,
+    Failed,
+}
+
 /// One check's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub name: String,
+    /// False only for a failure (a warning is ok).
     pub ok: bool,
+    /// `ok`, `warning` or `failed`.
+    pub status: Level,
     pub detail: String,
-    /// What to do when it failed.
+    /// What to do when it failed or warned.
     pub fix: Option<String>,
 }
 
@@ -25,6 +39,7 @@ impl Check {
         Check {
             name: name.into(),
             ok: true,
+            status: Level::Ok,
             detail: detail.into(),
             fix: None,
         }
@@ -33,6 +48,16 @@ impl Check {
         Check {
             name: name.into(),
             ok: false,
+            status: Level::Failed,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            ok: true,
+            status: Level::Warning,
             detail: detail.into(),
             fix: Some(fix.into()),
         }
@@ -41,19 +66,28 @@ impl Check {
 
 pub fn run(ctx: &Ctx, _args: DoctorArgs) -> Result<u8> {
     let checks = checks(ctx);
-    let failed = checks.iter().filter(|c| !c.ok).count();
+    let count = |l: Level| checks.iter().filter(|c| c.status == l).count();
+    let (failed, warnings) = (count(Level::Failed), count(Level::Warning));
     if ctx.json {
-        let data = serde_json::json!({"checks": checks, "total": checks.len(), "failed": failed});
+        let data = serde_json::json!({"checks": checks, "total": checks.len(), "failed": failed, "warnings": warnings});
         output::json(&data, Artifact::Table, "astra doctor");
     } else {
         for c in &checks {
-            let mark = if c.ok { "✓" } else { "✗" };
+            let mark = match c.status {
+                Level::Ok => "✓",
+                Level::Warning => "!",
+                Level::Failed => "✗",
+            };
             println!("{mark} {}: {}", c.name, c.detail);
             if let Some(fix) = &c.fix {
                 println!("    → {fix}");
             }
         }
-        println!("{} checks, {failed} failed", checks.len());
+        let plural = if warnings == 1 { "" } else { "s" };
+        println!(
+            "{} checks, {failed} failed, {warnings} warning{plural}",
+            checks.len()
+        );
     }
     Ok(if failed > 0 {
         crate::exit::FAILED
@@ -86,7 +120,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
     };
     out.push(home_check(ctx));
     out.push(state_check(ctx));
-    out.push(inbox_check(&cfg));
+    out.push(inbox_check(&cfg, &ctx.paths.home));
     if cfg.voice_memo.archive_mode != ArchiveMode::None {
         out.push(writable_check(
             "archive",
@@ -261,14 +295,23 @@ fn schedule_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
                         format!("astra schedule install --{}", backend.name()),
                     ),
                     (true, _) => Check::pass(&name, format!("installed in {}", backend.name())),
-                    (false, _) => Check::fail(
+                    // Runs by hand still work: a step to take, not a fault.
+                    (false, _) => Check::warn(
                         &name,
-                        format!("not installed in {}", backend.name()),
+                        format!(
+                            "not installed in {}: it runs only when you start it",
+                            backend.name()
+                        ),
                         format!("astra schedule install --{}", backend.name()),
                     ),
                 });
             }
         }
+        Err(_) if backend == Backend::Cron && !on_path("crontab") => out.push(Check::warn(
+            "schedules",
+            "no `crontab` program on PATH: jobs run only when you start them",
+            "install cron (apt install cron / dnf install cronie), then astra schedule install --cron",
+        )),
         Err(e) => out.push(Check::fail(
             "schedules",
             format!("{e:#}"),
@@ -330,8 +373,18 @@ fn state_check(ctx: &Ctx) -> Check {
     }
 }
 
-fn inbox_check(cfg: &Config) -> Check {
+fn inbox_check(cfg: &Config, home: &Path) -> Check {
     let inbox = &cfg.voice_memo.inbox;
+    // The first run creates an inbox under ASTRA_HOME (the default one).
+    if !inbox.exists() && inbox.starts_with(home) {
+        return match writable_check("inbox", inbox, "[voice_memo] inbox") {
+            c if c.ok => Check::pass(
+                "inbox",
+                format!("{} (will be created by the first run)", inbox.display()),
+            ),
+            c => c,
+        };
+    }
     let apple = inbox
         .to_string_lossy()
         .contains("group.com.apple.VoiceMemos");
@@ -360,7 +413,11 @@ fn writable_check(name: &str, dir: &Path, key: &str) -> Check {
     match std::fs::write(&probe, b"") {
         Ok(()) => {
             let _ = std::fs::remove_file(&probe);
-            Check::pass(name, format!("{} writable", dir.display()))
+            if dir.exists() {
+                Check::pass(name, format!("{} writable", dir.display()))
+            } else {
+                Check::pass(name, format!("{} (will be created)", dir.display()))
+            }
         }
         Err(e) => Check::fail(
             name,
@@ -368,6 +425,12 @@ fn writable_check(name: &str, dir: &Path, key: &str) -> Check {
             format!("make it writable, or set {key} in config.toml"),
         ),
     }
+}
+
+/// Whether `program` is a file in one of PATH's folders.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// Whether `program` runs (found on PATH).
@@ -396,9 +459,8 @@ fn transcriber_checks(cfg: &Config) -> Vec<Check> {
         });
     }
     if let Some(program) = t.command.first() {
-        let found = Path::new(program).is_absolute() && Path::new(program).exists()
-            || std::env::var_os("PATH")
-                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+        let found =
+            Path::new(program).is_absolute() && Path::new(program).exists() || on_path(program);
         out.push(if found {
             Check::pass("transcriber", format!("command `{program}`"))
         } else {

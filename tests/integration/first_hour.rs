@@ -40,3 +40,43 @@ fn no_colour_codes_when_stderr_is_not_a_terminal() {
     assert!(r.stderr().contains("INFO"), "{}", r.stderr());
     assert!(!r.stderr().contains('\u{1b}'), "{:?}", r.stderr());
 }
+
+/// A fresh `astra init` + `astra doctor` passes: what the first run creates "will be
+/// created", a schedule not installed and a missing `crontab` are warnings (exit 0),
+/// and `--json` tells warnings from failures.
+#[test]
+fn doctor_passes_right_after_init() {
+    let t = Test::new().own_config("");
+    std::fs::remove_file(t.home.join("config.toml")).unwrap();
+    let empty_path = t.dir.path().join("empty-bin");
+    std::fs::create_dir(&empty_path).unwrap();
+    let t = t.env("PATH", empty_path.to_str().unwrap());
+    t.run("astra", &["init"]).success();
+    let r = t.run("astra", &["doctor"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stdout());
+    let out = r.stdout();
+    assert!(!out.contains('✗'), "{out}");
+    assert!(
+        out.contains("✓ inbox: ") && out.contains("(will be created by the first run)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("! schedules: no `crontab` program on PATH"),
+        "{out}"
+    );
+    assert!(out.contains("apt install cron"), "{out}");
+    assert!(out.contains(" 0 failed, 1 warning"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&t.run("astra", &["doctor", "--json"]).stdout()).unwrap();
+    assert_eq!(v["data"]["failed"], 0, "{v}");
+    assert_eq!(v["data"]["warnings"], 1, "{v}");
+    let checks = v["data"]["checks"].as_array().unwrap();
+    let sched = checks.iter().find(|c| c["name"] == "schedules").unwrap();
+    assert_eq!(sched["status"], "warning", "{sched}");
+    assert_eq!(sched["ok"], true, "{sched}");
+    let inbox = checks.iter().find(|c| c["name"] == "inbox").unwrap();
+    assert_eq!(inbox["status"], "ok", "{inbox}");
+    // ... and the first run creates what doctor said it would.
+    t.run("voice-memo", &[]).success();
+    assert!(t.home.join("inbox").is_dir());
+}
