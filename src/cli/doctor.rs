@@ -385,24 +385,15 @@ fn inbox_check(cfg: &Config, home: &Path) -> Check {
             c => c,
         };
     }
-    let apple = inbox
-        .to_string_lossy()
-        .contains("group.com.apple.VoiceMemos");
     match std::fs::read_dir(inbox) {
         Ok(entries) => Check::pass(
             "inbox",
             format!("{} ({} entries)", inbox.display(), entries.count()),
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && apple => Check::fail(
-            "inbox",
-            format!("{}: permission denied", inbox.display()),
-            "give Full Disk Access to the program that runs astra (System Settings → Privacy & Security → Full Disk Access: Terminal, cron, or launchd's agent)",
-        ),
-        Err(e) => Check::fail(
-            "inbox",
-            format!("{}: {e}", inbox.display()),
-            "create the folder, or set [voice_memo] inbox in config.toml",
-        ),
+        Err(e) => {
+            let (what, fix) = crate::voice_memo::watch::inbox_problem(inbox, &e);
+            Check::fail("inbox", what, fix)
+        }
     }
 }
 

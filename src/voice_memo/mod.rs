@@ -212,8 +212,13 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
 /// is a dry run); a configured one elsewhere must exist.
 fn ensure_inbox(ctx: &RunContext<'_>) -> Result<bool> {
     let inbox = &ctx.config.voice_memo.inbox;
-    if inbox.is_dir() {
-        return Ok(true);
+    match std::fs::metadata(inbox) {
+        Ok(m) if m.is_dir() => return Ok(true),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            let (what, fix) = watch::inbox_problem(inbox, &e);
+            return Err(anyhow::anyhow!("{what}: {fix}"));
+        }
+        _ => {}
     }
     if inbox.starts_with(&ctx.paths.home) {
         if ctx.opts.dry_run {

@@ -289,12 +289,15 @@ fn doctor_passes_on_a_good_setup_and_says_what_to_fix() {
         .clone();
     assert_eq!(inbox["ok"], false);
     assert!(
-        inbox["fix"].as_str().unwrap().contains("create the folder"),
+        inbox["fix"]
+            .as_str()
+            .unwrap()
+            .contains("create it (mkdir -p)"),
         "{inbox}"
     );
     let text = t.run("astra", &["doctor"]).stdout();
     assert!(
-        text.contains("✗ inbox") && text.contains("→ create the folder"),
+        text.contains("✗ inbox") && text.contains("→ create it (mkdir -p)"),
         "{text}"
     );
 }

@@ -80,3 +80,31 @@ fn doctor_passes_right_after_init() {
     t.run("voice-memo", &[]).success();
     assert!(t.home.join("inbox").is_dir());
 }
+
+/// An inbox this user may not read is "permission denied" with who lacks what, not
+/// "create it" (root reads everything: skipped there).
+#[test]
+fn an_unreadable_inbox_says_permission_denied_not_create_it() {
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe { libc::geteuid() } == 0 {
+        return;
+    }
+    let t = Test::new().memo("a.wav", "note locked away");
+    std::fs::set_permissions(&t.inbox, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let r = t.run("voice-memo", &[]);
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    std::fs::set_permissions(&t.inbox, std::fs::Permissions::from_mode(0o755)).unwrap();
+    r.code_is(1);
+    let e = r.stderr();
+    assert!(
+        e.contains("permission denied: ") && e.contains("cannot read the inbox"),
+        "{e}"
+    );
+    assert!(e.contains("chmod u+rx"), "{e}");
+    assert!(
+        !e.contains("create it") && !e.contains("must be writable"),
+        "{e}"
+    );
+    assert!(doctor.contains("✗ inbox: permission denied: "), "{doctor}");
+    assert!(!doctor.contains("create the folder"), "{doctor}");
+}
