@@ -201,11 +201,11 @@ fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
             &name,
             format!("{host} reachable (HTTP {} on /models)", r.status().as_u16()),
         ),
-        Err(e) => Check::fail(
-            &name,
-            format!("{host}: {}", e.without_url()),
-            "check base_url and your network",
-        ),
+        Err(e) => {
+            let why = crate::clients::http::connection_error(e);
+            let (what, check) = why.split_once("; check ").unwrap_or((&why, "base_url"));
+            Check::fail(&name, what, format!("check {check}"))
+        }
     }
 }
 

@@ -108,3 +108,39 @@ fn an_unreadable_inbox_says_permission_denied_not_create_it() {
     assert!(doctor.contains("✗ inbox: permission denied: "), "{doctor}");
     assert!(!doctor.contains("create the folder"), "{doctor}");
 }
+
+/// Nothing listening at base_url reads the same in transcription, organization and
+/// doctor: the host and port, the cause, what to check.
+#[test]
+fn connection_errors_read_the_same_everywhere() {
+    const SAID: &str = "cannot reach 127.0.0.1:9: connection refused (nothing is listening there)";
+    let dead = "base_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"\"";
+    let t = Test::new()
+        .config(&format!("[transcription]\nprovider = \"openai\"\n{dead}\n"))
+        .audio("a.wav", &crate::harness::wav_bytes("a", 16000));
+    let v = t.voice_memo().json();
+    let err = v["items"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(err.contains(SAID), "transcription: {v}");
+    assert!(err.contains("check that the server is running"), "{err}");
+    let t = Test::new()
+        .config(&format!("[organization]\nprovider = \"openai\"\n{dead}\n"))
+        .memo("b.wav", "note a thing to organize");
+    let v = t.voice_memo().json();
+    let err = v["items"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(err.contains(SAID), "organization: {v}");
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    assert!(
+        doctor.contains(&format!("✗ organization API: {SAID}")),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains("→ check that the server is running"),
+        "{doctor}"
+    );
+}
