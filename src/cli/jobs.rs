@@ -425,6 +425,17 @@ fn stages_text(r: &RunResult) -> String {
         .join(" · ")
 }
 
+/// What an empty history listing says instead of an empty table.
+fn no_runs_sentence(job: Option<&JobInfo>, status: Option<&str>) -> String {
+    let of = job
+        .map(|j| format!(" of {}", j.program))
+        .unwrap_or_default();
+    match status {
+        Some(s) => format!("No {s} runs{of} in the history."),
+        None => format!("No runs{of} in the history yet: `astra jobs run` starts one."),
+    }
+}
+
 fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize) -> Result<u8> {
     let job = job.map(find_job).transpose()?;
     if let Some(s) = status
@@ -456,6 +467,10 @@ fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize
     if ctx.json {
         let data = json!({"runs": runs, "total": runs.len(), "success_rate": rate, "p50_ms": p50, "p95_ms": p95});
         output::json(&data, Artifact::Table, "Job History");
+        return Ok(crate::exit::OK);
+    }
+    if runs.is_empty() {
+        println!("{}", no_runs_sentence(job, status));
         return Ok(crate::exit::OK);
     }
     let rows = runs

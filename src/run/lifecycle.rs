@@ -139,7 +139,10 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         return Ok(finish_untouched(
             id,
             opts,
-            short(RunStatus::Paused, "AUTOMATION_PAUSE is set"),
+            short(
+                RunStatus::Paused,
+                "AUTOMATION_PAUSE is set: every job stands still until it is unset",
+            ),
         ));
     }
     if !config.job(id).enabled {
@@ -310,12 +313,14 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
     }
 }
 
-/// Paused, disabled, skipped: print (json or a line with -v) and exit 0.
+/// Paused, disabled, skipped: print (json, and one line saying why at a terminal or
+/// with -v; nothing under cron) and exit 0.
 fn finish_untouched(id: JobId, opts: &RunOptions, result: RunResult) -> u8 {
     if opts.json {
         println!("{}", serde_json::to_string(&result).unwrap_or_default());
     }
-    if opts.verbose > 0 && !opts.quiet {
+    let at_terminal = std::io::stderr().is_terminal();
+    if (opts.verbose > 0 || at_terminal) && !opts.quiet {
         eprintln!(
             "{}: {} ({})",
             id.program,
@@ -324,6 +329,14 @@ fn finish_untouched(id: JobId, opts: &RunOptions, result: RunResult) -> u8 {
         );
     }
     exit::OK
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// The one summary line (stderr) and, with `--json`, the whole result (stdout).
@@ -337,6 +350,11 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
     let s = &result.stats;
     let nothing = s.found == 0 && result.status == RunStatus::Success;
     if nothing && !interactive && opts.verbose == 0 {
+        return;
+    }
+    // At a terminal, a run with nothing to do says why in one line.
+    if nothing && s.skipped == 0 && s.failed == 0 {
+        eprintln!("{}: {}", id.program, lowercase_first(&result.message));
         return;
     }
     let secs = result.duration_ms as f64 / 1000.0;

@@ -71,7 +71,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     let watch_started = Instant::now();
     if !ensure_inbox(ctx)? {
         return Ok(Outcome {
-            message: "Nothing to do (no inbox yet)".into(),
+            message: format!(
+                "Nothing to do: the inbox {} does not exist yet (the first real run creates it)",
+                cfg.inbox.display()
+            ),
             ..Outcome::default()
         });
     }
@@ -129,7 +132,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             ..Stats::default()
         };
         return Ok(Outcome {
-            message: "Nothing to do".into(),
+            message: format!(
+                "Nothing to do: no new recordings in {}",
+                cfg.inbox.display()
+            ),
             stats,
             stages,
             items: Vec::new(),

@@ -144,3 +144,76 @@ fn connection_errors_read_the_same_everywhere() {
         "{doctor}"
     );
 }
+
+/// Runs with nothing to do say why in one line at a terminal, and nothing under cron.
+#[test]
+fn idle_runs_say_why_at_a_terminal_and_nothing_under_cron() {
+    let t = Test::new();
+    let paused = t
+        .command("voice-memo")
+        .env("AUTOMATION_PAUSE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(paused.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&paused.stderr),
+        "",
+        "silent under cron"
+    );
+    let mut paused = t.command("voice-memo");
+    paused.env("AUTOMATION_PAUSE", "1");
+    let r = t.run_with_terminal(paused);
+    r.success();
+    assert_eq!(
+        r.stderr(),
+        "voice-memo: paused (AUTOMATION_PAUSE is set: every job stands still until it is unset)\n"
+    );
+    let r = t.run_at_terminal("voice-memo", &[]);
+    r.success();
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "voice-memo: nothing to do: no new recordings in {}\n",
+            t.inbox.display()
+        )
+    );
+    assert_eq!(t.run("voice-memo", &[]).stderr(), "");
+    let r = t.run_at_terminal("journal", &["--today"]);
+    r.success();
+    assert!(
+        r.stderr()
+            .starts_with("journal: nothing to do: no journal entry today (")
+            && r.stderr().lines().count() == 1,
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(t.run("journal", &["--today"]).stderr(), "");
+    let t = t.config("[jobs.voiceMemo]\nenabled = false\n");
+    let r = t.run_at_terminal("voice-memo", &[]);
+    r.success();
+    assert!(
+        r.stderr().starts_with("voice-memo: disabled (disabled in "),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr().contains("astra jobs enable voice-memo"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(t.run("voice-memo", &[]).stderr(), "");
+}
+
+/// `astra jobs history --status failed` with no match is a sentence, not an empty table.
+#[test]
+fn an_empty_history_listing_is_a_sentence() {
+    let t = Test::new();
+    let r = t.run("astra", &["jobs", "history", "--status", "failed"]);
+    r.success();
+    assert_eq!(r.stdout(), "No failed runs in the history.\n");
+    let r = t.run("astra", &["jobs", "history", "--job", "journal"]);
+    assert_eq!(
+        r.stdout(),
+        "No runs of journal in the history yet: `astra jobs run` starts one.\n"
+    );
+}
