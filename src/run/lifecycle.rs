@@ -331,6 +331,22 @@ fn finish_untouched(id: JobId, opts: &RunOptions, result: RunResult) -> u8 {
     exit::OK
 }
 
+/// One item's problem: `✗ a.m4a (failed): why` (`↻` when it will be retried), the file
+/// named once even when the error starts with it.
+fn item_line(item: &ItemResult) -> String {
+    let err = item.error.as_deref().unwrap_or("");
+    let err = err
+        .strip_prefix(item.file.as_str())
+        .and_then(|r| r.strip_prefix(": "))
+        .unwrap_or(err);
+    let mark = if item.status == "retrying" {
+        "↻"
+    } else {
+        "✗"
+    };
+    format!("{mark} {} ({}): {err}", item.file, item.status)
+}
+
 fn lowercase_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -362,27 +378,13 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
     match result.status {
         RunStatus::Failed => eprintln!("{}: failed in {secs:.1}s: {}", id.program, result.message),
         _ => {
-            let mut line = format!(
-                "{}: {} new, {} done, {} failed",
-                id.program, s.found, s.processed, s.failed
-            );
-            if s.discarded > 0 {
-                line.push_str(&format!(", {} discarded", s.discarded));
-            }
-            if s.skipped > 0 {
-                line.push_str(&format!(", {} waiting", s.skipped));
-            }
-            eprintln!("{line} in {secs:.1}s{dry}");
+            let line = s.summary("written less than settle_seconds ago or still growing");
+            eprintln!("{}: {line} in {secs:.1}s{dry}", id.program);
         }
     }
     if interactive {
         for item in result.items.iter().flatten().filter(|i| i.error.is_some()) {
-            eprintln!(
-                "  ✗ {} ({}): {}",
-                item.file,
-                item.status,
-                item.error.as_deref().unwrap_or("")
-            );
+            eprintln!("  {}", item_line(item));
         }
     }
 }

@@ -149,12 +149,20 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         let (ready, waiting) = watch::second_look(scan.ready);
         scan.ready = ready;
         scan.waiting += waiting;
+        scan.settling += waiting;
     }
     let mut stages = Stages::default();
     stages.add("watch", watch_started.elapsed().as_millis() as u64);
     let mut stats = Stats {
         found: scan.ready.len() as u64,
         skipped: scan.waiting as u64,
+        settling: scan.settling as u64,
+        // Tried before: not new.
+        retried: scan
+            .ready
+            .iter()
+            .filter(|c| state.items.get(&c.name).is_some_and(|i| i.attempts > 0))
+            .count() as u64,
         ..Stats::default()
     };
     if ctx.opts.dry_run {
@@ -194,6 +202,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 stats.discarded += 1;
             }
             "pending" => stats.skipped += 1,
+            "retrying" => {
+                stats.failed += 1;
+                stats.retrying += 1;
+            }
             _ => stats.failed += 1,
         }
     }

@@ -30,6 +30,8 @@ pub struct Scan {
     pub ready: Vec<Candidate>,
     /// Still syncing or waiting for a backoff.
     pub waiting: usize,
+    /// Of `waiting`: files still settling (younger than `settle_seconds`, or growing).
+    pub settling: usize,
     /// Every audio file name seen in the inbox (done ones included).
     pub seen: usize,
 }
@@ -160,7 +162,10 @@ pub fn scan(
         scan.seen += 1;
         match inspect(inbox, &path, name, now_sys, rules.settle) {
             Some(c) => scan.ready.push(c),
-            None => scan.waiting += 1,
+            None => {
+                scan.waiting += 1;
+                scan.settling += 1;
+            }
         }
     }
     scan.ready.sort_by(|a, b| {

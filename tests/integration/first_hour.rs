@@ -217,3 +217,47 @@ fn an_empty_history_listing_is_a_sentence() {
         "No runs of journal in the history yet: `astra jobs run` starts one.\n"
     );
 }
+
+/// The summary's words match the items' statuses: a memo tried again is "retried", not
+/// "new"; one that will be retried is "retrying", not "failed"; a settling file says
+/// so; an item's line names its file once.
+#[test]
+fn summary_words_match_item_statuses() {
+    let dead = "[transcription]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"\"\n";
+    let t = Test::new()
+        .config(dead)
+        .audio("a.wav", &crate::harness::wav_bytes("a", 16000));
+    let r = t.run_at_terminal("voice-memo", &[]);
+    r.code_is(1);
+    let e = r.stderr();
+    assert!(
+        e.contains("voice-memo: 1 new, 0 done, 1 retrying, 0 failed in "),
+        "{e}"
+    );
+    assert!(e.contains("↻ a.wav (retrying): "), "{e}");
+    assert_eq!(e.matches("a.wav").count(), 1, "the file named once: {e}");
+    let r = t.run("voice-memo", &["--retry-now"]);
+    assert!(
+        r.stderr()
+            .starts_with("voice-memo: 0 new, 1 retried, 0 done, 1 retrying, 0 failed in "),
+        "{}",
+        r.stderr()
+    );
+    let t = Test::new();
+    let text = t
+        .config_text()
+        .replace("settle_seconds = 0", "settle_seconds = 600");
+    let t = t.own_config(&text);
+    std::fs::write(
+        t.inbox.join("fresh.wav"),
+        crate::harness::wav_bytes("f", 800),
+    )
+    .unwrap();
+    let r = t.run_at_terminal("voice-memo", &[]);
+    r.success();
+    assert!(
+        r.stderr().contains("0 new, 0 done, 0 failed, 1 waiting (1 settling: written less than settle_seconds ago or still growing)"),
+        "{}",
+        r.stderr()
+    );
+}
