@@ -216,7 +216,10 @@ fn notion_checks(n: &crate::config::NotionConfig) -> Vec<Check> {
         return vec![Check::fail(
             "notion",
             format!("{} is not set", n.token_env),
-            format!("export {}=secret_… (your integration's token)", n.token_env),
+            format!(
+                "export {}=ntn_… (your integration's token, from notion.so/profile/integrations)",
+                n.token_env
+            ),
         )];
     };
     let client = crate::clients::notion::NotionClient::new(&n.base_url, token, &n.token_env);

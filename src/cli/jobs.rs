@@ -384,8 +384,10 @@ fn run_jobs(ctx: &Ctx, names: &[String], all: bool, sequential: bool) -> Result<
         let rows = results
             .iter()
             .map(|r| {
+                let name = r["job_name"].as_str().unwrap_or("");
                 vec![
-                    r["job_name"].as_str().unwrap_or("").to_string(),
+                    // The program name, as `jobs list` shows it.
+                    jobs::find(name).map_or(name, |j| j.program).to_string(),
                     r["status"].as_str().unwrap_or("").to_string(),
                     format!(
                         "{:.1}s",

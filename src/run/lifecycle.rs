@@ -39,6 +39,10 @@ pub struct RunOptions {
     /// Print nothing on stderr, not even the summary.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Passes of `--watch`: one with nothing to do prints nothing (the watch says what
+    /// it sees instead).
+    #[arg(skip)]
+    pub idle_silent: bool,
 }
 
 /// A job's registry entry (its names, defaults).
@@ -366,6 +370,9 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
     let s = &result.stats;
     let nothing = s.found == 0 && result.status == RunStatus::Success;
     if nothing && !interactive && opts.verbose == 0 {
+        return;
+    }
+    if nothing && s.skipped == 0 && opts.idle_silent && opts.verbose == 0 {
         return;
     }
     // At a terminal, a run with nothing to do says why in one line.

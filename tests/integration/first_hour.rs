@@ -261,3 +261,66 @@ fn summary_words_match_item_statuses() {
         r.stderr()
     );
 }
+
+/// `--watch` says it is watching, says when a file is seen and when it will be taken,
+/// and its idle passes print nothing (not "0 new, 0 done, 0 failed").
+#[test]
+fn watch_says_what_it_sees() {
+    let t = Test::new();
+    let log = t.dir.path().join("watch.err");
+    let mut child = t
+        .command("voice-memo")
+        .arg("--watch")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("the first pass", &|| t.home.join("history.jsonl").exists());
+    t.add_memo("later.wav", "note this arrived while watching");
+    wait_for("the summary", &|| {
+        std::fs::read_to_string(&log).is_ok_and(|s| s.contains("1 done"))
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert!(err.starts_with("voice-memo: watching "), "{err}");
+    assert!(
+        err.contains("voice-memo: saw later.wav; taking it at "),
+        "{err}"
+    );
+    assert!(
+        err.contains("voice-memo: 1 new, 1 done, 0 failed in "),
+        "{err}"
+    );
+    assert!(!err.contains("0 new"), "{err}");
+}
+
+/// `astra jobs run --all` names jobs as `jobs list` does; doctor's Notion hint shows
+/// today's token prefix (ntn_).
+#[test]
+fn names_match_across_commands() {
+    let t = Test::new();
+    let out = t.run("astra", &["jobs", "run", "--all"]).stdout();
+    assert!(
+        out.contains("voice-memo") && out.contains("journal"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("voiceMemo") && !out.contains("journalProcessing"),
+        "{out}"
+    );
+    let t = t.config("[sync]\ntarget = \"notion\"\n");
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    assert!(doctor.contains("export NOTION_TOKEN=ntn_…"), "{doctor}");
+    assert!(!doctor.contains("secret_"), "{doctor}");
+}
