@@ -324,3 +324,85 @@ fn names_match_across_commands() {
     assert!(doctor.contains("export NOTION_TOKEN=ntn_…"), "{doctor}");
     assert!(!doctor.contains("secret_"), "{doctor}");
 }
+
+/// The README's quick start, run as written on a fresh HOME (the two install lines
+/// aside: the binaries of this build are on PATH).
+#[test]
+fn the_readme_quick_start_works_as_written() {
+    let readme = include_str!("../../README.md");
+    let block = readme
+        .split("<!-- quick-start:")
+        .nth(1)
+        .and_then(|r| r.split("```sh\n").nth(1))
+        .and_then(|r| r.split("```").next())
+        .expect("the quick-start block");
+    let lines: Vec<&str> = block.lines().collect();
+    assert_eq!(lines.len(), 5, "five lines: {block}");
+    let t = Test::new().own_config("");
+    std::fs::remove_dir_all(&t.home).unwrap();
+    let home = t.dir.path();
+    // A real m4a (ffmpeg) and its transcript, as the first line expects.
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=1",
+            "-c:a",
+            "aac",
+        ])
+        .arg(home.join("memo.m4a"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    crate::harness::age(&home.join("memo.m4a"), 120);
+    let bin = crate::harness::bin("astra");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let shell = |line: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env_clear()
+            .env("HOME", home)
+            .env("PATH", &path)
+            .env("TZ", "Europe/Paris")
+            .output()
+            .unwrap()
+    };
+    let init = shell("astra init");
+    assert!(init.status.success(), "{init:?}");
+    // `astra memos` comes with the memo catalogue; skipped on a build without it.
+    let has_memos = shell("astra memos --help").status.success();
+    for (n, line) in lines.iter().enumerate() {
+        if line.starts_with("astra memos") && !has_memos {
+            continue;
+        }
+        if n == 1 {
+            std::fs::write(
+                home.join(".astra/inbox/memo.txt"),
+                "todo call the dentist tomorrow",
+            )
+            .unwrap();
+            crate::harness::age(&home.join(".astra/inbox/memo.txt"), 120);
+        }
+        let out = shell(line);
+        assert!(
+            out.status.success(),
+            "`{line}` failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if n == 2 {
+            let listed = String::from_utf8_lossy(&out.stdout);
+            assert!(listed.contains("Todos.md"), "{listed}");
+        }
+    }
+    let todos = std::fs::read_to_string(home.join(".astra/vault/Todos.md")).unwrap();
+    assert!(todos.contains("Call the dentist"), "{todos}");
+}
