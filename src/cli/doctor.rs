@@ -321,6 +321,9 @@ fn schedule_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
             "astra schedule print shows what would be installed",
         )),
     }
+    if let Some(voice_memo) = enabled.iter().find(|j| j.name == "voiceMemo") {
+        out.extend(scheduled_tools_checks(cfg, backend, voice_memo.program));
+    }
     for job in enabled {
         if let Ok(status) = super::jobs::job_status(ctx, job)
             && status["overdue"] == true
@@ -419,6 +422,72 @@ fn writable_check(name: &str, dir: &Path, key: &str) -> Check {
             format!("make it writable, or set {key} in config.toml"),
         ),
     }
+}
+
+/// The programs the config names that are looked up on PATH.
+fn named_tools(cfg: &Config) -> Vec<String> {
+    let t = &cfg.transcription;
+    let mut out = Vec::new();
+    if let Some(p) = t.command.first().filter(|p| !p.contains('/')) {
+        out.push(p.clone());
+    }
+    if t.command.iter().any(|a| a.contains("{input_wav}")) {
+        out.push("ffmpeg".into());
+    }
+    out
+}
+
+/// Whether `program` is a file in one of `path`'s folders.
+fn in_path(program: &str, path: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The scheduled run's PATH against this shell's, for each tool the config names: one
+/// found here but not there works by hand and fails under the scheduler.
+fn scheduled_tools_checks(
+    cfg: &Config,
+    backend: crate::schedule::install::Backend,
+    program: &str,
+) -> Vec<Check> {
+    let tools = named_tools(cfg);
+    if tools.is_empty() {
+        return Vec::new();
+    }
+    let Some(scheduled) = crate::schedule::install::scheduled_path(backend, program) else {
+        return Vec::new();
+    };
+    let here = std::env::var("PATH").unwrap_or_default();
+    tools
+        .iter()
+        .map(|tool| {
+            let name = format!("scheduled {tool}");
+            match (in_path(tool, &here), in_path(tool, &scheduled)) {
+                (_, Some(p)) => Check::pass(
+                    &name,
+                    format!("{} on the PATH {} runs with", p.display(), backend.name()),
+                ),
+                (Some(p), None) => Check::fail(
+                    &name,
+                    format!(
+                        "found here ({}) but not on the PATH {} runs {program} with ({scheduled})",
+                        p.display(),
+                        backend.name()
+                    ),
+                    format!(
+                        "astra schedule install --{} (writes this shell's PATH into the schedule), or give its absolute path in config.toml",
+                        backend.name()
+                    ),
+                ),
+                (None, None) => Check::fail(
+                    &name,
+                    format!("not found here nor on the PATH {} runs with", backend.name()),
+                    "install it, or give its absolute path in config.toml",
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Whether `program` is a file in one of PATH's folders.
