@@ -21,6 +21,22 @@ pub struct Config {
     pub journal: JournalConfig,
     pub alerts: AlertsConfig,
     pub jobs: JobsConfig,
+    pub logs: LogsConfig,
+}
+
+/// `[logs]`: how long log files and history lines are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Log files and history lines older than this are pruned, at most once a day;
+    /// 0 keeps them forever.
+    pub keep_days: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig { keep_days: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -78,6 +78,10 @@ throttle_minutes = 60             # at most one alert per job in this time, reco
 # smtp_username_env = "SMTP_USERNAME"
 # smtp_password_env = "SMTP_PASSWORD"
 
+[logs]
+keep_days = 30                    # log files and history lines older than this are pruned, at most
+                                  # once a day (0: keep forever); idle runs of past days become one line a day
+
 [jobs.voiceMemo]
 enabled = true
 schedule = "*/5 * * * *"

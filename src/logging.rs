@@ -210,6 +210,24 @@ fn ours(level: LevelFilter) -> tracing_subscriber::filter::Targets {
         .with_default(level.min(LevelFilter::WARN))
 }
 
+/// The day a log file covers: from its rotated name (`voice-memo.log.2026-01-02`, the
+/// end of that day), else its modification time.
+pub fn file_date(path: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    if let Some(d) = name
+        .rsplit('.')
+        .next()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    {
+        return d.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
+    }
+    std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from)
+}
+
 /// Colour on stderr only at a terminal, and not when `NO_COLOR` is set to anything
 /// non-empty (<https://no-color.org>): cron mails and pipes get plain text.
 pub fn colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {

@@ -201,7 +201,8 @@ pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
         "last_run": last.map(|r| r.started_at),
         "last_status": last.map(|r| r.status.as_str()),
         "last_error": last_error,
-        "run_count": worked.len(),
+        // A folded line stands for a day's runs with nothing to do.
+        "run_count": worked.iter().map(|r| r.stats.idle_runs.max(1)).sum::<u64>(),
         "state": job.state_shape,
     }))
 }
@@ -541,19 +542,7 @@ fn set_enabled(ctx: &Ctx, name: &str, enabled: bool) -> Result<u8> {
 
 /// The date a rotated log file is from (`voice-memo.log.2026-11-27`), else its mtime.
 fn log_date(path: &std::path::Path) -> Option<DateTime<Utc>> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    if let Some(d) = name
-        .rsplit('.')
-        .next()
-        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-    {
-        return d.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
-    }
-    std::fs::metadata(path)
-        .ok()?
-        .modified()
-        .ok()
-        .map(DateTime::<Utc>::from)
+    crate::logging::file_date(path)
 }
 
 fn log_cleanup(ctx: &Ctx, days: u64, dry_run: bool) -> Result<u8> {

@@ -254,6 +254,26 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
             }
         }
         alerts.after_run(&result);
+        // A failed upkeep costs nothing but space: logged, the run goes on.
+        match history::upkeep(
+            &paths.history,
+            &paths.logs,
+            config.logs.keep_days,
+            Utc::now(),
+        ) {
+            Ok(Some(u)) if u != history::Upkeep::default() => {
+                tracing::info!(
+                    history_lines_removed = u.history_lines_removed as u64,
+                    idle_lines_folded = u.idle_lines_folded as u64,
+                    log_files_removed = u.log_files_removed as u64,
+                    "daily upkeep of history and logs"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "daily upkeep of history and logs failed")
+            }
+        }
         if ctx.working.get().is_some() {
             record::finish(&paths, id);
         }

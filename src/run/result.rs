@@ -60,6 +60,10 @@ pub struct Stats {
     /// Of `skipped`: files still settling (being written or synced).
     #[serde(skip_serializing_if = "is_zero")]
     pub settling: u64,
+    /// A history line that stands for this many runs with nothing to do (one day's,
+    /// folded by the daily upkeep); 0 for an ordinary line.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub idle_runs: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -406,3 +406,63 @@ fn the_readme_quick_start_works_as_written() {
     let todos = std::fs::read_to_string(home.join(".astra/vault/Todos.md")).unwrap();
     assert!(todos.contains("Call the dentist"), "{todos}");
 }
+
+/// History and logs are pruned automatically (`[logs] keep_days`), at most once a day;
+/// a past day's runs with nothing to do fold into one line, and `astra jobs show` still
+/// counts them and knows the last run.
+#[test]
+fn history_and_logs_are_kept_for_keep_days_and_idle_runs_fold() {
+    use chrono::{Duration, Utc};
+    let t = Test::new().config("[logs]\nkeep_days = 30\n");
+    t.write_config();
+    let line = |days_ago: i64, mins: i64, found: u64| {
+        let day = (Utc::now() - Duration::days(days_ago)).date_naive();
+        let at = day.and_hms_opt(10, 0, 0).unwrap().and_utc() + Duration::minutes(mins);
+        let at = at.to_rfc3339();
+        format!(
+            "{{\"job_name\":\"voiceMemo\",\"run_id\":\"r{days_ago}-{mins}\",\"status\":\"success\",\"started_at\":\"{at}\",\"finished_at\":\"{at}\",\"duration_ms\":5,\"message\":\"m\",\"stats\":{{\"found\":{found},\"processed\":{found},\"failed\":0,\"skipped\":0,\"discarded\":0}},\"stages\":{{}}}}\n"
+        )
+    };
+    // 40 days ago: pruned. Two days ago: three idle runs around a worked one.
+    let mut history = line(40, 0, 1);
+    for (m, f) in [(0, 0), (5, 0), (10, 1), (15, 0)] {
+        history.push_str(&line(2, m, f));
+    }
+    std::fs::write(t.home.join("history.jsonl"), &history).unwrap();
+    std::fs::create_dir_all(t.home.join("logs")).unwrap();
+    let old_day = (Utc::now() - Duration::days(40)).format("%Y-%m-%d");
+    let old_log = t.home.join(format!("logs/voice-memo.log.{old_day}"));
+    std::fs::write(&old_log, "{}\n").unwrap();
+    t.run("voice-memo", &[]).success();
+    assert!(
+        !old_log.exists(),
+        "a log file older than keep_days is removed"
+    );
+    let text = std::fs::read_to_string(t.home.join("history.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "worked line, folded idle line, today's run: {text}"
+    );
+    assert_eq!(lines[0]["stats"]["found"], 1);
+    assert_eq!(lines[1]["stats"]["idle_runs"], 3, "{text}");
+    assert_eq!(lines[1]["run_id"], "r2-15", "the last idle run's line");
+    let v: serde_json::Value = serde_json::from_str(
+        &t.run("astra", &["--json", "jobs", "show", "voice-memo"])
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(v["data"]["run_count"], 5, "{v}");
+    assert_eq!(v["data"]["last_status"], "success");
+    // At most once a day: a second run the same day leaves an old line alone.
+    let mut again = line(50, 0, 1);
+    again.push_str(&text);
+    std::fs::write(t.home.join("history.jsonl"), &again).unwrap();
+    t.run("voice-memo", &[]).success();
+    let text = std::fs::read_to_string(t.home.join("history.jsonl")).unwrap();
+    assert!(text.contains("\"r50-0\""), "not pruned twice a day: {text}");
+}
