@@ -35,7 +35,36 @@ pub enum JobsCommand {
         /// One after another (default: all at once).
         #[arg(long)]
         sequential: bool,
+        /// Wait for each run and print its result (the default).
+        #[arg(long, conflicts_with = "no_wait")]
+        wait: bool,
+        /// Start the runs detached and return at once (`astra jobs logs --job NAME
+        /// --follow` to watch one).
+        #[arg(long)]
+        no_wait: bool,
     },
+    /// A run's log lines, readable (`--json`: the JSON lines as they are); the last
+    /// run by default.
+    #[command(
+        after_help = "Examples:\n  astra jobs logs                      the last run's lines\n  astra jobs logs --job journal -n 20\n  astra jobs logs 01JGX… --json        one run's JSON lines\n  astra jobs logs --job voice-memo --follow"
+    )]
+    Logs {
+        /// The run (its `run_id` from `astra jobs history --json`).
+        #[arg(conflicts_with = "job")]
+        run_id: Option<String>,
+        /// The last run of this job.
+        #[arg(long)]
+        job: Option<String>,
+        /// Only the last N lines.
+        #[arg(short = 'n', long = "lines")]
+        lines: Option<usize>,
+        /// Keep printing new lines until the run finishes.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Stop a running job as its timeout does: SIGTERM to it (and its process group);
+    /// it saves its state and its run is recorded `interrupted`.
+    Stop { name: String },
     /// Past runs, newest first, with per-stage timings and duration percentiles.
     History {
         /// Only this job.
@@ -71,7 +100,22 @@ pub fn run(ctx: &Ctx, cmd: JobsCommand) -> Result<u8> {
             names,
             all,
             sequential,
+            no_wait,
+            ..
+        } if no_wait => start_detached(ctx, &names, all, sequential),
+        JobsCommand::Run {
+            names,
+            all,
+            sequential,
+            ..
         } => run_jobs(ctx, &names, all, sequential),
+        JobsCommand::Logs {
+            run_id,
+            job,
+            lines,
+            follow,
+        } => super::job_runs::logs(ctx, run_id.as_deref(), job.as_deref(), lines, follow),
+        JobsCommand::Stop { name } => super::job_runs::stop(ctx, &name),
         JobsCommand::History { job, status, limit } => {
             show_history(ctx, job.as_deref(), status.as_deref(), limit)
         }
@@ -348,6 +392,60 @@ fn finish(s: Started) -> Value {
             "items_processed": result.as_ref().map(|r| r.stats.processed).unwrap_or(0),
             "items_failed": result.as_ref().map(|r| r.stats.failed).unwrap_or(0),
         }
+    })
+}
+
+/// `--no-wait`: each job started in its own session, output to the null device (its
+/// log and history keep what it did); returns at once.
+fn start_detached(ctx: &Ctx, names: &[String], all: bool, _sequential: bool) -> Result<u8> {
+    use std::os::unix::process::CommandExt;
+    let mut started = Vec::new();
+    for job in selected_jobs(ctx, names, all)? {
+        let mut cmd = Command::new(program_path(job.program));
+        cmd.env("ASTRA_HOME", &ctx.paths.home);
+        if ctx.paths.config_named {
+            cmd.env("ASTRA_CONFIG", &ctx.paths.config);
+        } else {
+            cmd.env_remove("ASTRA_CONFIG");
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {}", job.program))?;
+        started.push(json!({"job_name": job.name, "program": job.program, "pid": child.id()}));
+    }
+    if ctx.json {
+        output::json(
+            &json!({"started": started, "total": started.len()}),
+            Artifact::Table,
+            "Jobs Started",
+        );
+    } else {
+        for s in &started {
+            println!(
+                "started {} (pid {}); follow it with: astra jobs logs --job {} --follow",
+                s["program"].as_str().unwrap_or(""),
+                s["pid"],
+                s["program"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(crate::exit::OK)
+}
+
+fn selected_jobs(ctx: &Ctx, names: &[String], all: bool) -> Result<Vec<&'static JobInfo>> {
+    let cfg = ctx.config()?;
+    Ok(if all {
+        jobs::JOBS
+            .iter()
+            .copied()
+            .filter(|j| cfg.job(j).enabled)
+            .collect()
+    } else {
+        names.iter().map(|n| find_job(n)).collect::<Result<_>>()?
     })
 }
 

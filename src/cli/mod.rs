@@ -5,6 +5,7 @@ pub mod completions;
 pub mod doctor;
 pub mod failed;
 pub mod init;
+pub mod job_runs;
 pub mod jobs;
 pub mod notion;
 pub mod output;
@@ -140,6 +141,12 @@ mod tests {
             "astra jobs disable voice-memo",
             "astra jobs log-cleanup",
             "astra jobs log-cleanup --days 7 --dry-run",
+            "astra jobs logs",
+            "astra jobs logs 01JGX --json",
+            "astra jobs logs --job voice-memo -n 5 --follow",
+            "astra jobs stop voice-memo",
+            "astra jobs run voice-memo --wait",
+            "astra jobs run voice-memo --no-wait",
             "astra failed list",
             "astra failed retry a.m4a b.m4a",
             "astra failed retry --all",
@@ -162,6 +169,9 @@ mod tests {
             "astra jobs history -n many",
             "astra jobs log-cleanup --days -1",
             "astra failed retry",
+            "astra jobs logs 01JGX --job voice-memo",
+            "astra jobs stop",
+            "astra jobs run voice-memo --wait --no-wait",
             "astra failed retry x --all",
             "astra completions tcsh",
             "astra frobnicate",

@@ -36,9 +36,12 @@ command prints `{"data": …, "artifact_type": "table"|"presentation_card"|"text
 - `astra jobs run voice-memo --json` (or `--all`, `--sequential`) → `data.jobs_run[]`: `job_name`, `status`, `duration_ms`, `result.{success,message,items_processed,items_failed}`; exit 1 if any failed.
 - `astra jobs history --json [--job voice-memo] [--status failed] [-n 20]` → `data.runs[]` (run results), `success_rate`, `p50_ms`, `p95_ms`.
 - `astra jobs enable|disable NAME --json` (edits config.toml, keeps comments).
-- `astra jobs log-cleanup --days 30 --dry-run --json`.
+- `astra jobs log-cleanup --days 30 --dry-run --json` (also done daily: `[logs] keep_days`).
+- `astra jobs logs [RUN_ID | --job NAME] [-n N] [--follow] --json` → the run's JSON log lines, one a line (the last run by default).
+- `astra jobs stop NAME --json` → `data.stopped`, `data.pid`: SIGTERM, the run ends `interrupted`.
+- `astra jobs run NAME --no-wait --json` → `data.started[]`: `job_name`, `pid`; detached.
 - `astra failed list --json` → `data.items[]`: `file`, `id`, `attempts`, `last_error`; `astra failed retry ID… | --all`; `astra failed purge --dry-run`.
-- `astra doctor --json` → `data.checks[]`: `name`, `ok`, `detail`, `fix`; exit 1 when a check fails.
+- `astra doctor --json` → `data.checks[]`: `name`, `ok`, `status` (ok|warning|failed), `detail`, `fix`; `data.failed`, `data.warnings`; exit 1 only when a check failed.
 - `astra init` writes a commented config.toml.
 - Job programs: `voice-memo --json`, `journal --json` print one run result:
   `job_name`, `run_id`, `status` (success|partial|failed|skipped|paused|disabled|interrupted),

@@ -329,7 +329,12 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
         .open(&path)
         .with_context(|| format!("opening job lock {}", path.display()))?;
     match f.try_lock() {
-        Ok(()) => Ok(JobLock::Held(Some(f))),
+        Ok(()) => {
+            // Who holds it, for `astra jobs stop` (the lock, not the text, is what counts).
+            let _ = f.set_len(0);
+            let _ = std::io::Write::write_all(&mut &f, std::process::id().to_string().as_bytes());
+            Ok(JobLock::Held(Some(f)))
+        }
         Err(TryLockError::WouldBlock) => Ok(JobLock::Busy),
         Err(TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", path.display()))

@@ -466,3 +466,82 @@ fn history_and_logs_are_kept_for_keep_days_and_idle_runs_fold() {
     let text = std::fs::read_to_string(t.home.join("history.jsonl")).unwrap();
     assert!(text.contains("\"r50-0\""), "not pruned twice a day: {text}");
 }
+
+/// `astra jobs logs` prints a run's lines readably (the last run by default; `--json`
+/// passes them through, `-n` keeps the last N).
+#[test]
+fn jobs_logs_prints_a_runs_lines() {
+    let t = Test::new().memo("a.wav", "note read my logs");
+    t.voice_memo().success();
+    let run_id = t.voice_memo().json()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = t.run("astra", &["jobs", "logs"]);
+    r.success();
+    let out = r.stdout();
+    assert!(out.contains("INFO  run started dry_run=false"), "{out}");
+    assert!(
+        out.contains("INFO  Nothing to do: no new recordings in "),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&run_id) && !out.contains('{'),
+        "readable, not JSON: {out}"
+    );
+    let r = t.run("astra", &["jobs", "logs", &run_id, "--json"]);
+    let lines: Vec<serde_json::Value> = r
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 2, "{}", r.stdout());
+    assert!(lines.iter().all(|l| l["run_id"] == run_id.as_str()));
+    let r = t.run("astra", &["jobs", "logs", "--job", "voice-memo", "-n", "1"]);
+    assert_eq!(r.stdout().lines().count(), 1, "{}", r.stdout());
+}
+
+/// `astra jobs stop NAME` stops a running job as a timeout does: SIGTERM, the run
+/// records itself `interrupted`; `--no-wait` starts a job detached.
+#[test]
+fn jobs_stop_interrupts_a_running_job_and_no_wait_detaches() {
+    let t = Test::new()
+        .config("[transcription]\nprovider = \"command\"\ncommand = [\"sleep\", \"30\"]\n")
+        .audio("slow.wav", &crate::harness::wav_bytes("slow", 800));
+    let started = std::time::Instant::now();
+    let r = t.run("astra", &["jobs", "run", "voice-memo", "--no-wait"]);
+    r.success();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        r.stdout().starts_with("started voice-memo (pid "),
+        "{}",
+        r.stdout()
+    );
+    let record = t.home.join("locks/voice-memo.run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !record.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started working"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = t.run("astra", &["jobs", "stop", "voice-memo"]);
+    r.success();
+    assert!(
+        r.stdout().starts_with("stopped voice-memo (pid "),
+        "{}",
+        r.stdout()
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "not the 30 s sleep"
+    );
+    let history = std::fs::read_to_string(t.home.join("history.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    assert_eq!(last["status"], "interrupted", "{history}");
+    assert!(!record.exists(), "the run finished its own way");
+    let r = t.run("astra", &["jobs", "stop", "voice-memo"]);
+    r.success();
+    assert_eq!(r.stdout(), "voice-memo is not running\n");
+}
