@@ -274,11 +274,18 @@ impl NotionTarget {
         loop {
             tries += 1;
             let blocks = self.client.children(page_id)?;
-            let missing = missing_blocks(&blocks, heading, marker, paragraphs);
+            let (missing, after) = missing_blocks(&blocks, heading, marker, paragraphs);
             if missing.is_empty() {
                 return Ok(());
             }
-            match self.client.append(page_id, &missing) {
+            let sent = match &after {
+                Some(a) => self
+                    .client
+                    .append_after(page_id, &missing, Some(a))
+                    .map(|_| ()),
+                None => self.client.append(page_id, &missing),
+            };
+            match sent {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_retryable() && tries < policy.max_tries => {
                     tracing::debug!(error = %e, "append failed; reading the page before trying again");
@@ -362,33 +369,65 @@ fn entry_marker(memo_id: &str, index: usize) -> String {
     }
 }
 
-/// The blocks of an entry the page does not have yet.
+/// When an entry heading (`2:30 PM · <marker>`) was recorded, to the minute.
+fn heading_time(text: &str) -> Option<chrono::NaiveTime> {
+    let time = text.split(" · ").next()?;
+    chrono::NaiveTime::parse_from_str(time.trim(), "%I:%M %p").ok()
+}
+
+/// The blocks of an entry the page does not have yet, and the block to insert them
+/// after (None: at the end). A new entry goes before the first entry recorded later,
+/// so the page reads in recording order whatever order the memos finish in; the rest
+/// of a half-written entry goes right after what landed of it.
 fn missing_blocks(
     blocks: &[notion::Block],
     heading: &str,
     marker: &str,
     paragraphs: &[Value],
-) -> Vec<Value> {
+) -> (Vec<Value>, Option<String>) {
     let at = blocks
         .iter()
         .position(|b| b.kind == "heading_3" && b.text.rsplit(" · ").next() == Some(marker));
-    match at {
-        Some(i) => {
-            let have = blocks[i + 1..]
-                .iter()
-                .take_while(|b| b.kind == "paragraph")
-                .count();
-            paragraphs.iter().skip(have).cloned().collect()
+    if let Some(i) = at {
+        let have = blocks[i + 1..]
+            .iter()
+            .take_while(|b| b.kind == "paragraph")
+            .count();
+        let rest: Vec<Value> = paragraphs.iter().skip(have).cloned().collect();
+        let last = &blocks[i + have];
+        let after = (i + have + 1 < blocks.len()).then(|| last.id.clone());
+        return (rest, after);
+    }
+    let new_time = heading_time(heading);
+    let later = blocks.iter().position(|b| {
+        b.kind == "heading_3"
+            && b.text.contains(" · ")
+            && heading_time(&b.text)
+                .zip(new_time)
+                .is_some_and(|(t, new)| t > new)
+    });
+    let entry = |divider_first: bool, divider_last: bool| {
+        let mut all = Vec::with_capacity(paragraphs.len() + 2);
+        if divider_first {
+            all.push(text::divider());
         }
-        None => {
-            let mut all = Vec::with_capacity(paragraphs.len() + 2);
-            if !blocks.is_empty() {
-                all.push(text::divider());
-            }
-            all.push(text::heading_3(heading));
-            all.extend(paragraphs.iter().cloned());
-            all
+        all.push(text::heading_3(heading));
+        all.extend(paragraphs.iter().cloned());
+        if divider_last {
+            all.push(text::divider());
         }
+        all
+    };
+    match later {
+        // Before a later entry that follows another one: after that one's last block.
+        Some(i) if i >= 2 && blocks[i - 1].kind == "divider" => {
+            (entry(true, false), Some(blocks[i - 2].id.clone()))
+        }
+        // Before the first entry (after the summary, say).
+        Some(i) if i >= 1 => (entry(false, true), Some(blocks[i - 1].id.clone())),
+        // At the end; also before a first entry nothing precedes (the API inserts only
+        // after a block).
+        _ => (entry(!blocks.is_empty(), false), None),
     }
 }
 
@@ -507,13 +546,13 @@ mod tests {
     fn a_journal_entry_is_recognised_by_its_heading() {
         let paras = text::paragraphs("One.\n\nTwo.");
         let heading = "2:30 PM · 0123456789ab";
-        let fresh = missing_blocks(&[], heading, "0123456789ab", &paras);
+        let fresh = missing_blocks(&[], heading, "0123456789ab", &paras).0;
         assert_eq!(fresh.len(), 3, "no divider on an empty page");
         let other = [
             block("heading_3", "9:00 AM · ffffffffffff"),
             block("paragraph", "x"),
         ];
-        let appended = missing_blocks(&other, heading, "0123456789ab", &paras);
+        let appended = missing_blocks(&other, heading, "0123456789ab", &paras).0;
         assert_eq!(appended[0]["type"], "divider");
         assert_eq!(appended.len(), 4);
         let mut done = other.to_vec();
@@ -523,16 +562,53 @@ mod tests {
             block("paragraph", "One."),
             block("paragraph", "Two."),
         ]);
-        assert!(missing_blocks(&done, heading, "0123456789ab", &paras).is_empty());
+        assert!(
+            missing_blocks(&done, heading, "0123456789ab", &paras)
+                .0
+                .is_empty()
+        );
         done.pop();
-        let tail = missing_blocks(&done, heading, "0123456789ab", &paras);
+        let tail = missing_blocks(&done, heading, "0123456789ab", &paras).0;
         assert_eq!(text::plain(&tail[0]["paragraph"]["rich_text"]), "Two.");
         // Another entry's marker that starts with this one does not count.
         let longer = [block("heading_3", "2:30 PM · 0123456789ab.1")];
         assert_eq!(
-            missing_blocks(&longer, heading, "0123456789ab", &paras).len(),
+            missing_blocks(&longer, heading, "0123456789ab", &paras)
+                .0
+                .len(),
             4
         );
+    }
+    #[test]
+    fn a_journal_entry_goes_before_the_entries_recorded_later() {
+        let with_id = |id: &str, kind: &str, text: &str| notion::Block {
+            id: id.into(),
+            ..block(kind, text)
+        };
+        let page = [
+            with_id("s", "callout", "Summary"),
+            with_id("h2", "heading_3", "2:00 PM · aaaa"),
+            with_id("p2", "paragraph", "two"),
+            with_id("d4", "divider", ""),
+            with_id("h4", "heading_3", "4:00 PM · bbbb"),
+            with_id("p4", "paragraph", "four"),
+        ];
+        let paras = text::paragraphs("Three.");
+        let (blocks, after) = missing_blocks(&page, "3:00 PM · cccc", "cccc", &paras);
+        assert_eq!(after.as_deref(), Some("p2"), "after the 2 PM entry");
+        assert_eq!(blocks[0]["type"], "divider");
+        assert_eq!(blocks[1]["type"], "heading_3");
+        let (blocks, after) = missing_blocks(&page, "11:00 AM · dddd", "dddd", &paras);
+        assert_eq!(after.as_deref(), Some("s"), "before the first entry");
+        assert_eq!(blocks.last().unwrap()["type"], "divider");
+        let (_, after) = missing_blocks(&page, "6:00 PM · eeee", "eeee", &paras);
+        assert_eq!(after, None, "the latest goes at the end");
+        // The rest of a half-written entry goes right after what landed of it.
+        let half = [page[1].clone(), page[3].clone(), page[4].clone()];
+        let (rest, after) =
+            missing_blocks(&half, "2:00 PM · aaaa", "aaaa", &text::paragraphs("two"));
+        assert_eq!(rest.len(), 1);
+        assert_eq!(after.as_deref(), Some("h2"));
     }
 
     #[test]
