@@ -708,6 +708,8 @@ fn notion_a_journal_entry_lands_in_recording_order() {
         .memo("20260111 160000-B1.wav", "Journal. Four o'clock thoughts.");
     t.voice_memo().success();
     t.add_memo("20260111 150000-C1.wav", "Journal. Three o'clock thoughts.");
+    // Earlier than every entry on the page: before its first block.
+    t.add_memo("20260111 130000-D1.wav", "Journal. One o'clock thoughts.");
     t.voice_memo().success();
     let out = t.item("20260111 150000-C1.wav")["outputs"]["journal"][0]
         .as_str()
@@ -729,5 +731,12 @@ fn notion_a_journal_entry_lands_in_recording_order() {
                 .to_string()
         })
         .collect();
-    assert_eq!(headings, ["2:00 PM", "3:00 PM", "4:00 PM"]);
+    assert_eq!(headings, ["1:00 PM", "2:00 PM", "3:00 PM", "4:00 PM"]);
+    // Each heading is followed by its own paragraph.
+    let blocks = fake.children(page);
+    for (i, b) in blocks.iter().enumerate() {
+        if b["type"] == "heading_3" {
+            assert_eq!(blocks[i + 1]["type"], "paragraph", "{blocks:?}");
+        }
+    }
 }

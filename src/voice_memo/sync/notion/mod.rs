@@ -258,6 +258,27 @@ impl NotionTarget {
         Ok(pages.into_iter().next())
     }
 
+    /// The API inserts only after a block: the entry goes after the page's first block
+    /// (a later entry's heading), which is then moved below it (re-created after the
+    /// entry, the original deleted; a crash between the two leaves an empty duplicate
+    /// heading, which is no entry).
+    fn insert_before_first(
+        &self,
+        page_id: &str,
+        blocks: &[Value],
+        first_id: &str,
+        first_heading: &str,
+    ) -> Result<(), NotionError> {
+        let made = self.client.append_after(page_id, blocks, Some(first_id))?;
+        let last = made
+            .last()
+            .map(|b| b.id.clone())
+            .unwrap_or(first_id.to_string());
+        self.client
+            .append_after(page_id, &[text::heading_3(first_heading)], Some(&last))?;
+        self.client.delete_block(first_id)
+    }
+
     /// Reads the page and appends what it lacks of the entry: all of it (after a
     /// divider when the page has content), or the paragraphs after a heading that
     /// landed without all of them. An append that fails is checked the same way
@@ -279,10 +300,13 @@ impl NotionTarget {
                 return Ok(());
             }
             let sent = match &after {
-                Some(a) => self
+                Some(Anchor::After(a)) => self
                     .client
                     .append_after(page_id, &missing, Some(a))
                     .map(|_| ()),
+                Some(Anchor::BeforeFirst(id, heading)) => {
+                    self.insert_before_first(page_id, &missing, id, heading)
+                }
                 None => self.client.append(page_id, &missing),
             };
             match sent {
@@ -369,6 +393,14 @@ fn entry_marker(memo_id: &str, index: usize) -> String {
     }
 }
 
+/// Where an entry's missing blocks go (None: at the end of the page).
+#[derive(Debug, Clone, PartialEq)]
+enum Anchor {
+    After(String),
+    /// Before the page's first block (its id and text), a later entry's heading.
+    BeforeFirst(String, String),
+}
+
 /// When an entry heading (`2:30 PM · <marker>`) was recorded, to the minute.
 fn heading_time(text: &str) -> Option<chrono::NaiveTime> {
     let time = text.split(" · ").next()?;
@@ -384,7 +416,7 @@ fn missing_blocks(
     heading: &str,
     marker: &str,
     paragraphs: &[Value],
-) -> (Vec<Value>, Option<String>) {
+) -> (Vec<Value>, Option<Anchor>) {
     let at = blocks
         .iter()
         .position(|b| b.kind == "heading_3" && b.text.rsplit(" · ").next() == Some(marker));
@@ -395,7 +427,7 @@ fn missing_blocks(
             .count();
         let rest: Vec<Value> = paragraphs.iter().skip(have).cloned().collect();
         let last = &blocks[i + have];
-        let after = (i + have + 1 < blocks.len()).then(|| last.id.clone());
+        let after = (i + have + 1 < blocks.len()).then(|| Anchor::After(last.id.clone()));
         return (rest, after);
     }
     let new_time = heading_time(heading);
@@ -420,13 +452,23 @@ fn missing_blocks(
     };
     match later {
         // Before a later entry that follows another one: after that one's last block.
-        Some(i) if i >= 2 && blocks[i - 1].kind == "divider" => {
-            (entry(true, false), Some(blocks[i - 2].id.clone()))
-        }
+        Some(i) if i >= 2 && blocks[i - 1].kind == "divider" => (
+            entry(true, false),
+            Some(Anchor::After(blocks[i - 2].id.clone())),
+        ),
         // Before the first entry (after the summary, say).
-        Some(i) if i >= 1 => (entry(false, true), Some(blocks[i - 1].id.clone())),
-        // At the end; also before a first entry nothing precedes (the API inserts only
-        // after a block).
+        Some(i) if i >= 1 => (
+            entry(false, true),
+            Some(Anchor::After(blocks[i - 1].id.clone())),
+        ),
+        // Before a first entry nothing precedes.
+        Some(_) => (
+            entry(false, true),
+            Some(Anchor::BeforeFirst(
+                blocks[0].id.clone(),
+                blocks[0].text.clone(),
+            )),
+        ),
         _ => (entry(!blocks.is_empty(), false), None),
     }
 }
@@ -595,11 +637,19 @@ mod tests {
         ];
         let paras = text::paragraphs("Three.");
         let (blocks, after) = missing_blocks(&page, "3:00 PM · cccc", "cccc", &paras);
-        assert_eq!(after.as_deref(), Some("p2"), "after the 2 PM entry");
+        assert_eq!(
+            after,
+            Some(Anchor::After("p2".into())),
+            "after the 2 PM entry"
+        );
         assert_eq!(blocks[0]["type"], "divider");
         assert_eq!(blocks[1]["type"], "heading_3");
         let (blocks, after) = missing_blocks(&page, "11:00 AM · dddd", "dddd", &paras);
-        assert_eq!(after.as_deref(), Some("s"), "before the first entry");
+        assert_eq!(
+            after,
+            Some(Anchor::After("s".into())),
+            "before the first entry"
+        );
         assert_eq!(blocks.last().unwrap()["type"], "divider");
         let (_, after) = missing_blocks(&page, "6:00 PM · eeee", "eeee", &paras);
         assert_eq!(after, None, "the latest goes at the end");
@@ -608,7 +658,14 @@ mod tests {
         let (rest, after) =
             missing_blocks(&half, "2:00 PM · aaaa", "aaaa", &text::paragraphs("two"));
         assert_eq!(rest.len(), 1);
-        assert_eq!(after.as_deref(), Some("h2"));
+        assert_eq!(after, Some(Anchor::After("h2".into())));
+        // Before a first entry that nothing precedes: after it, then it moves below.
+        let (blocks, after) = missing_blocks(&page[1..], "1:00 PM · ffff", "ffff", &paras);
+        assert_eq!(
+            after,
+            Some(Anchor::BeforeFirst("h2".into(), "2:00 PM · aaaa".into()))
+        );
+        assert_eq!(blocks.last().unwrap()["type"], "divider");
     }
 
     #[test]
