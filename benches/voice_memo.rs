@@ -140,6 +140,7 @@ fn organize_and_sync(c: &mut Criterion) {
                     path: vault.path().join("x.m4a"),
                     id: "0123456789ab".into(),
                     recorded_at,
+                    transcript: String::new(),
                 };
                 let out = target
                     .sync(&memo, &org, &Outputs::default(), &mut |_| Ok(()))

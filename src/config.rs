@@ -21,6 +21,9 @@ pub struct Config {
     pub journal: JournalConfig,
     pub alerts: AlertsConfig,
     pub jobs: JobsConfig,
+    pub secrets: SecretsConfig,
+    /// `[costs]`: prices per model for `stats.cost_usd` ([`crate::costs`]).
+    pub costs: crate::costs::CostsConfig,
     pub logs: LogsConfig,
 }
 
@@ -88,6 +91,7 @@ pub enum TranscriptionProvider {
     Sidecar,
     Command,
     Openai,
+    Gemini,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +109,8 @@ pub struct TranscriptionConfig {
     /// How long one run of `command` may take before it is stopped.
     pub command_timeout_seconds: u64,
     pub max_upload_mb: u64,
+    /// `gemini`: a memo the model rates below this confidence (0–100) is discarded.
+    pub min_confidence: u32,
 }
 
 impl Default for TranscriptionConfig {
@@ -119,6 +125,7 @@ impl Default for TranscriptionConfig {
             command: Vec::new(),
             command_timeout_seconds: 900,
             max_upload_mb: 25,
+            min_confidence: 30,
         }
     }
 }
@@ -128,6 +135,7 @@ impl Default for TranscriptionConfig {
 pub enum OrganizationProvider {
     Rules,
     Openai,
+    Gemini,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +226,7 @@ impl Default for NotionConfig {
 pub enum SummaryProvider {
     Extractive,
     Openai,
+    Gemini,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -321,6 +330,16 @@ impl Default for AlertsConfig {
     }
 }
 
+/// `[secrets]`: where keys are found besides the environment, the OS keychain and
+/// `$ASTRA_HOME/secrets.env` (see `crate::secrets`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// A `.env` file to read keys from last (e.g. the original astra's); must be 0600.
+    /// `~` is expanded; a relative path is relative to the config file's folder.
+    pub env_file: PathBuf,
+}
+
 /// `[jobs.<name>]`: one table per job (by either spelling of its name); unset keys
 /// take the job's defaults from the registry.
 pub type JobsConfig = BTreeMap<String, JobConfig>;
@@ -401,6 +420,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let mut cfg: Config =
             toml::from_str(text).map_err(|e| usage(describe_toml_error(&e, text, path)))?;
+        cfg.apply_gemini_defaults();
         cfg.expand_paths();
         cfg.validate(path, text)?;
         Ok(cfg)
@@ -508,6 +528,8 @@ impl Config {
                 .map_err(|what| bad("organization] base_url", &what))?;
         }
         self.validate_journal(path, text)?;
+        crate::costs::validate(&self.costs, path)?;
+        self.validate_gemini(path)?;
         Ok(())
     }
 }
@@ -843,6 +865,106 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Gemini's Developer API, the model and the key variable a `gemini` provider means
+/// when `base_url`, `model` and `api_key_env` are left at their (OpenAI) defaults.
+pub const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+pub const GEMINI_MODEL: &str = "gemini-2.5-flash";
+pub const GEMINI_KEY_ENV: &str = "GEMINI_API_KEY";
+/// Also accepted when [`GEMINI_KEY_ENV`] is not set (Google's SDKs read either).
+pub const GOOGLE_KEY_ENV: &str = "GOOGLE_API_KEY";
+
+/// Replaces the OpenAI defaults by Gemini's for a `gemini` provider.
+fn gemini_defaults(
+    base_url: &mut String,
+    model: &mut String,
+    key_env: &mut String,
+    openai_model: &str,
+) {
+    if base_url.trim().is_empty() || base_url.trim_end_matches('/') == "https://api.openai.com/v1" {
+        *base_url = GEMINI_BASE_URL.into();
+    }
+    if model.trim().is_empty() || model == openai_model {
+        *model = GEMINI_MODEL.into();
+    }
+    if key_env.trim().is_empty() || key_env == "OPENAI_API_KEY" {
+        *key_env = GEMINI_KEY_ENV.into();
+    }
+}
+
+impl Config {
+    /// `provider = "gemini"` with the endpoint keys left alone means Gemini's endpoint.
+    fn apply_gemini_defaults(&mut self) {
+        let t = &mut self.transcription;
+        if t.provider == TranscriptionProvider::Gemini {
+            gemini_defaults(
+                &mut t.base_url,
+                &mut t.model,
+                &mut t.api_key_env,
+                "whisper-1",
+            );
+        }
+        let o = &mut self.organization;
+        if o.provider == OrganizationProvider::Gemini {
+            gemini_defaults(
+                &mut o.base_url,
+                &mut o.model,
+                &mut o.api_key_env,
+                "gpt-4o-mini",
+            );
+        }
+    }
+
+    /// The endpoint, model and key variable of `summary_provider = "gemini"`: each
+    /// `[journal]` key that is set, else `[organization]`'s when it is Gemini too, else
+    /// Gemini's defaults.
+    pub fn journal_gemini(&self) -> OrganizationConfig {
+        let (j, o) = (&self.journal, &self.organization);
+        let shared = o.provider == OrganizationProvider::Gemini;
+        let pick = |own: &str, org: &str, default: &str| {
+            if !own.trim().is_empty() {
+                own.trim().to_string()
+            } else if shared {
+                org.to_string()
+            } else {
+                default.to_string()
+            }
+        };
+        OrganizationConfig {
+            provider: OrganizationProvider::Gemini,
+            base_url: pick(&j.base_url, &o.base_url, GEMINI_BASE_URL),
+            model: pick(&j.model, &o.model, GEMINI_MODEL),
+            api_key_env: pick(&j.api_key_env, &o.api_key_env, GEMINI_KEY_ENV),
+        }
+    }
+
+    /// The `gemini` providers' keys: their URLs, `min_confidence`.
+    fn validate_gemini(&self, path: &Path) -> Result<()> {
+        let bad = |key: &str, what: String| usage(format!("{}: [{key}] {what}", path.display()));
+        let t = &self.transcription;
+        if t.min_confidence > 100 {
+            return Err(bad(
+                "transcription] min_confidence",
+                format!(
+                    "= {} is over 100: use 0–100 (default 30, as the original astra)",
+                    t.min_confidence
+                ),
+            ));
+        }
+        if t.provider == TranscriptionProvider::Gemini {
+            check_base_url(&t.base_url).map_err(|w| bad("transcription] base_url", w))?;
+        }
+        if self.organization.provider == OrganizationProvider::Gemini {
+            check_base_url(&self.organization.base_url)
+                .map_err(|w| bad("organization] base_url", w))?;
+        }
+        if self.journal.summary_provider == SummaryProvider::Gemini {
+            check_base_url(&self.journal_gemini().base_url)
+                .map_err(|w| bad("journal] base_url", w))?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -993,6 +1115,51 @@ mod tests {
         let e = err("[transcription]\nresponse_format = \"xml\"\n");
         assert!(e.contains("not one of json, text"), "{e}");
         let e = err("[organization]\nprovider = \"openai\"\nbase_url = \"localhost:11434\"\n");
+        assert!(e.contains("[organization] base_url"), "{e}");
+    }
+
+    #[test]
+    fn gemini_providers_mean_geminis_endpoint_unless_set() {
+        let c = Config::parse(
+            "[transcription]\nprovider = \"gemini\"\n[organization]\nprovider = \"gemini\"\nmodel = \"gemini-3-flash-preview\"\n[journal]\nsummary_provider = \"gemini\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert_eq!(c.transcription.base_url, GEMINI_BASE_URL);
+        assert_eq!(c.transcription.model, GEMINI_MODEL);
+        assert_eq!(c.transcription.api_key_env, GEMINI_KEY_ENV);
+        assert_eq!(c.transcription.min_confidence, 30);
+        assert_eq!(c.organization.model, "gemini-3-flash-preview");
+        let j = c.journal_gemini();
+        assert_eq!(
+            j.model, "gemini-3-flash-preview",
+            "shared with [organization]"
+        );
+        assert_eq!(j.base_url, GEMINI_BASE_URL);
+        let c =
+            Config::parse("[journal]\nsummary_provider = \"gemini\"\n", Path::new("c")).unwrap();
+        assert_eq!(c.journal_gemini().model, GEMINI_MODEL);
+        assert_eq!(c.journal_gemini().api_key_env, GEMINI_KEY_ENV);
+        let c = Config::parse(
+            "[transcription]\nprovider = \"gemini\"\nbase_url = \"http://127.0.0.1:9/\"\napi_key_env = \"MY_KEY\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert_eq!(c.transcription.base_url, "http://127.0.0.1:9/");
+        assert_eq!(c.transcription.api_key_env, "MY_KEY");
+        let c = Config::parse(
+            "transcription.provider = \"gemini\"\norganization.provider = \"gemini\"\njournal.summary_provider = \"gemini\"\n[voice_memo]\nsettle_seconds = 1\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.organization.base_url, GEMINI_BASE_URL,
+            "README's three lines"
+        );
+        assert_eq!(c.journal.summary_provider, SummaryProvider::Gemini);
+        let e = err("[transcription]\nmin_confidence = 101\n");
+        assert!(e.contains("[transcription] min_confidence"), "{e}");
+        let e = err("[organization]\nprovider = \"gemini\"\nbase_url = \"googleapis\"\n");
         assert!(e.contains("[organization] base_url"), "{e}");
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 /// The commented default config (the contract's keys; defaults in comments).
 pub const DEFAULT_CONFIG: &str = r#"# astra configuration. Every key is optional; the values shown are the defaults.
-# Secrets never go here: name the environment variable that holds them (*_env keys).
+# Secrets never go here: *_env keys name them; store one with `astra secrets set NAME`.
 
 [voice_memo]
 inbox = "~/.astra/inbox"          # Apple Voice Memos: ~/Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings
@@ -16,7 +16,7 @@ max_attempts = 5                  # then the memo is dead-lettered (copied to fa
 concurrency = 4                   # memos in flight at once
 
 [transcription]
-provider = "auto"                 # auto | apple | sidecar | command | openai
+provider = "auto"                 # auto | apple | sidecar | command | openai | gemini
                                   # auto: Apple's transcript inside the .m4a, else a .txt/.srt/.vtt
                                   # beside the audio, else `command` when set, else openai when
                                   # its key is in the environment
@@ -28,15 +28,18 @@ command = []                      # argv, no shell; {input} {input_wav} {output_
 # or pocketsphinx (apt install pocketsphinx):
 # command = ["pocketsphinx", "single", "{input_wav}"]
 command_timeout_seconds = 900     # also the limit for each ffmpeg step
-base_url = "https://api.openai.com/v1"   # any OpenAI-compatible server (Groq, whisper.cpp, LocalAI…)
+base_url = "https://api.openai.com/v1"   # any OpenAI-compatible server (Groq, whisper.cpp, LocalAI…);
+                                  # with provider = "gemini" these three, left as they are, mean Gemini's:
+                                  # generativelanguage.googleapis.com, gemini-2.5-flash, GEMINI_API_KEY
 model = "whisper-1"
 api_key_env = "OPENAI_API_KEY"    # the variable holding the key; "" for a local server
 language = ""                     # optional ISO-639-1 hint
 response_format = "json"          # gpt-4o-*-transcribe take only json
 max_upload_mb = 25                # larger files are cut at silences and the transcripts joined
+min_confidence = 30               # gemini: a memo rated below this (0-100) is discarded to invalid/
 
 [organization]
-provider = "rules"                # rules (offline) | openai
+provider = "rules"                # rules (offline) | openai | gemini
 base_url = "https://api.openai.com/v1"   # Ollama: http://127.0.0.1:11434/v1
 model = "gpt-4o-mini"
 api_key_env = "OPENAI_API_KEY"
@@ -56,7 +59,7 @@ dir = "~/.astra/vault"            # an Obsidian vault works
 # journal_database_id = ""
 
 [journal]
-summary_provider = "extractive"   # extractive (offline: the day's most representative sentences) | openai
+summary_provider = "extractive"   # extractive (offline: the day's most representative sentences) | openai | gemini
 # base_url = ""                   # for openai; "" = [organization]'s base_url, model and api_key_env
 # model = ""
 # api_key_env = ""
@@ -81,6 +84,14 @@ throttle_minutes = 60             # at most one alert per job in this time, reco
 [logs]
 keep_days = 30                    # log files and history lines older than this are pruned, at most
                                   # once a day (0: keep forever); idle runs of past days become one line a day
+
+# [secrets]                      # keys: the environment, then the OS keychain, then
+#                                 # $ASTRA_HOME/secrets.env (`astra secrets set NAME`), then:
+# env_file = ""                   # a .env of yours to read keys from (mode 0600)
+
+[costs]                           # prices for stats.cost_usd (USD); defaults for the known models, 0 for local ones
+# "whisper-1" = { per_audio_minute = 0.006 }
+# "gpt-4o-mini" = { per_million_input = 0.15, per_million_output = 0.60 }
 
 [jobs.voiceMemo]
 enabled = true

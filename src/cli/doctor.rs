@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx, _args: DoctorArgs) -> Result<u8> {
 /// Every check, in order; later ones are skipped when the config does not load.
 pub fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
-    let cfg = match ctx.config() {
+    let cfg = match Config::load_for(&ctx.paths) {
         Ok(c) => {
             let where_ = if ctx.paths.config.exists() {
                 ctx.paths.config.display().to_string()
@@ -136,6 +136,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         ));
     }
     out.extend(transcriber_checks(&cfg));
+    out.extend(secret_checks(ctx, &cfg));
     out.extend(remote_checks(&cfg));
     out.extend(schedule_checks(ctx, &cfg));
     out
@@ -156,8 +157,80 @@ fn remote_checks(cfg: &Config) -> Vec<Check> {
         let j = cfg.journal_llm();
         out.push(openai_check("journal summary", &j.base_url, &j.api_key_env));
     }
+    out.extend(gemini_checks(cfg));
     if cfg.sync.target == SyncTarget::Notion {
         out.extend(notion_checks(&cfg.sync.notion));
+    }
+    out
+}
+
+/// The key stores, and each key the config needs as a scheduled run will see it:
+/// cron, launchd and systemd start jobs without this shell's environment, so a key
+/// must resolve from the keychain, secrets.env or [secrets] env_file.
+fn secret_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
+    use crate::secrets::{self, Source};
+    let mut out = Vec::new();
+    match secrets::init(&ctx.paths, cfg) {
+        Ok(()) => {
+            let (file, env_file) = secrets::files().unwrap_or_default();
+            let mut detail = format!("file store {}", file.display());
+            if let Some(e) = env_file {
+                detail.push_str(&format!(", env_file {}", e.display()));
+            }
+            out.push(Check::pass("secrets", detail));
+        }
+        Err(e) => out.push(Check::fail(
+            "secrets",
+            format!("{e:#}"),
+            "do as the message says, then run astra doctor again",
+        )),
+    }
+    for need in secrets::needed(cfg) {
+        let first = &need.names[0];
+        let name = format!("key {first}");
+        let stored = need
+            .names
+            .iter()
+            .find_map(|n| secrets::stored(n).map(|(_, s)| (n, s)));
+        let in_env = need
+            .names
+            .iter()
+            .find(|n| std::env::var(n.as_str()).is_ok_and(|v| !v.trim().is_empty()));
+        out.push(match (stored, in_env) {
+            (Some((n, src)), _) => Check::pass(
+                &name,
+                format!(
+                    "{n} in {} ({}): scheduled runs find it",
+                    match src {
+                        Source::Keychain => "the keychain",
+                        Source::SecretsFile => "secrets.env",
+                        _ => "[secrets] env_file",
+                    },
+                    need.used_by
+                ),
+            ),
+            (None, Some(n)) => Check::fail(
+                &name,
+                format!(
+                    "{n} is only in this shell's environment ({}): scheduled runs (cron, launchd, systemd) start without it",
+                    need.used_by
+                ),
+                format!("astra secrets set {n}"),
+            ),
+            (None, None) if need.required => Check::fail(
+                &name,
+                format!("{first} is not set anywhere ({})", need.used_by),
+                format!("astra secrets set {first}"),
+            ),
+            (None, None) => continue,
+        });
+    }
+    if let (Some(first), Some(why)) = (out.first_mut(), secrets::keychain_problem())
+        && first.ok
+    {
+        first
+            .detail
+            .push_str(&format!("; keychain not used: {why}"));
     }
     out
 }
@@ -171,7 +244,7 @@ fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
             &name,
             format!("{key_env} is not set"),
             format!(
-                "export {key_env}=… (your OpenAI API key), or point base_url at a local server"
+                "astra secrets set {key_env} (your OpenAI API key), or point base_url at a local server"
             ),
         );
     }
@@ -217,7 +290,7 @@ fn notion_checks(n: &crate::config::NotionConfig) -> Vec<Check> {
             "notion",
             format!("{} is not set", n.token_env),
             format!(
-                "export {}=ntn_… (your integration's token, from notion.so/profile/integrations)",
+                "astra secrets set {} (your integration's token, ntn_…)",
                 n.token_env
             ),
         )];
@@ -540,4 +613,74 @@ fn transcriber_checks(cfg: &Config) -> Vec<Check> {
         ));
     }
     out
+}
+
+/// Each `gemini` provider: its key, and its model (`GET v1beta/models/{model}`).
+fn gemini_checks(cfg: &Config) -> Vec<Check> {
+    use crate::config::{OrganizationProvider, SummaryProvider};
+    let mut wanted = Vec::new();
+    let t = &cfg.transcription;
+    if t.provider == TranscriptionProvider::Gemini {
+        wanted.push((
+            "transcription",
+            t.base_url.clone(),
+            t.model.clone(),
+            t.api_key_env.clone(),
+        ));
+    }
+    let o = &cfg.organization;
+    if o.provider == OrganizationProvider::Gemini {
+        wanted.push((
+            "organization",
+            o.base_url.clone(),
+            o.model.clone(),
+            o.api_key_env.clone(),
+        ));
+    }
+    if cfg.journal.summary_provider == SummaryProvider::Gemini {
+        let j = cfg.journal_gemini();
+        wanted.push(("journal summary", j.base_url, j.model, j.api_key_env));
+    }
+    wanted
+        .into_iter()
+        .map(|(what, url, model, env)| gemini_check(what, &url, &model, &env))
+        .collect()
+}
+
+fn gemini_check(what: &str, base_url: &str, model: &str, key_env: &str) -> Check {
+    use crate::clients::gemini::GeminiClient;
+    let name = format!("{what} (gemini)");
+    let client = match GeminiClient::from_env(base_url, key_env, what) {
+        Ok(c) => c.with_policy(crate::clients::http::RetryPolicy {
+            max_tries: 2,
+            ..Default::default()
+        }),
+        Err(e) => {
+            return Check::fail(
+                &name,
+                format!("{e:#}"),
+                format!("export {key_env}=<your key> from https://aistudio.google.com/apikey"),
+            );
+        }
+    };
+    match client.model(model) {
+        Ok(m) => {
+            let shown = m["displayName"].as_str().unwrap_or(model);
+            Check::pass(
+                &name,
+                format!(
+                    "{}: key accepted, model {model} ({shown}) available",
+                    client.host()
+                ),
+            )
+        }
+        Err(e) => Check::fail(
+            &name,
+            e.message.clone(),
+            format!(
+                "fix {key_env} or [{}] model",
+                what.split(' ').next().unwrap_or(what)
+            ),
+        ),
+    }
 }

@@ -552,6 +552,7 @@ fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize
         .filter(|r| status.is_none_or(|s| r.status.as_str() == s))
         .collect();
     runs.reverse();
+    let costs = cost_totals(&runs);
     runs.truncate(limit);
     let mut durations: Vec<u64> = runs.iter().map(|r| r.duration_ms).collect();
     durations.sort_unstable();
@@ -566,7 +567,7 @@ fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize
     };
     let (p50, p95) = (percentile(&durations, 50.0), percentile(&durations, 95.0));
     if ctx.json {
-        let data = json!({"runs": runs, "total": runs.len(), "success_rate": rate, "p50_ms": p50, "p95_ms": p95});
+        let data = json!({"runs": runs, "total": runs.len(), "success_rate": rate, "p50_ms": p50, "p95_ms": p95, "cost_usd": costs});
         output::json(&data, Artifact::Table, "Job History");
         return Ok(crate::exit::OK);
     }
@@ -613,7 +614,65 @@ fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize
             p95 as f64 / 1000.0
         );
     }
+    print_costs(&costs);
     Ok(crate::exit::OK)
+}
+
+/// What the runs cost (their `stats.cost_usd`), by UTC day and month, newest first.
+#[derive(Debug, Default, serde::Serialize)]
+struct CostTotals {
+    total: f64,
+    days: std::collections::BTreeMap<String, f64>,
+    months: std::collections::BTreeMap<String, f64>,
+}
+
+fn cost_totals(runs: &[RunResult]) -> CostTotals {
+    let mut t = CostTotals::default();
+    let round = |v: f64| (v * 1e6).round() / 1e6;
+    for r in runs {
+        let Some(c) = r.stats.cost_usd else { continue };
+        t.total += c;
+        *t.days
+            .entry(r.started_at.format("%Y-%m-%d").to_string())
+            .or_default() += c;
+        *t.months
+            .entry(r.started_at.format("%Y-%m").to_string())
+            .or_default() += c;
+    }
+    t.total = round(t.total);
+    t.days.values_mut().for_each(|v| *v = round(*v));
+    t.months.values_mut().for_each(|v| *v = round(*v));
+    t
+}
+
+/// Dollars as a person reads them: cents, or more digits below a cent.
+fn usd(v: f64) -> String {
+    if v == 0.0 || v >= 0.01 {
+        format!("${v:.2}")
+    } else {
+        format!("${v:.4}")
+    }
+}
+
+fn print_costs(c: &CostTotals) {
+    if c.days.is_empty() {
+        return;
+    }
+    let days: Vec<String> = c
+        .days
+        .iter()
+        .rev()
+        .take(7)
+        .map(|(d, v)| format!("{d} {}", usd(*v)))
+        .collect();
+    let months: Vec<String> = c
+        .months
+        .iter()
+        .rev()
+        .map(|(m, v)| format!("{m} {}", usd(*v)))
+        .collect();
+    println!("cost by day (UTC): {}", days.join(" · "));
+    println!("cost by month: {}", months.join(" · "));
 }
 
 fn set_enabled(ctx: &Ctx, name: &str, enabled: bool) -> Result<u8> {

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod notion;
 pub mod output;
 pub mod schedule;
+pub mod secrets;
 pub mod skill;
 
 use crate::config::Config;
@@ -32,6 +33,8 @@ Examples:
   astra jobs run --all               run every enabled job now
   astra failed list                  memos that gave up, with their last error
   astra doctor                       check config, paths, keys and services
+  astra secrets set NOTION_TOKEN     store a key where scheduled runs find it
+  astra init --from-env ~/astra/.env carry on from the original astra
 
 Every command takes --json: {\"data\": …, \"artifact_type\": \"table\"|\"presentation_card\"|\"text\", \"title\": …}.
 Exit codes: 0 ok, 1 a check or a job failed, 2 usage or configuration error."
@@ -49,7 +52,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Write a commented config.toml with every key and its default.
+    /// Write a commented config.toml; --from-env carries over the original astra's .env.
     Init(init::InitArgs),
     /// List, show, run, enable or disable jobs; read their history.
     #[command(subcommand)]
@@ -65,6 +68,9 @@ pub enum Command {
     Notion(notion::NotionCommand),
     /// Check config, paths, permissions, keys, services and schedules.
     Doctor(doctor::DoctorArgs),
+    /// Keys for scheduled runs: set, list or remove them (keychain or secrets.env).
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// Alerts: send a test message to the configured channels.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
@@ -83,8 +89,11 @@ pub struct Ctx {
 
 impl Ctx {
     /// The config (exit 2 on a bad one), with `~/.astra` defaults under `ASTRA_HOME`.
+    /// Sets up the secret stores too (a key file others can read is refused).
     pub fn config(&self) -> Result<Config> {
-        Config::load_for(&self.paths)
+        let config = Config::load_for(&self.paths)?;
+        crate::secrets::init(&self.paths, &config)?;
+        Ok(config)
     }
 }
 
@@ -103,6 +112,7 @@ pub fn run(cli: Cli) -> u8 {
             Command::Notion(c) => notion::run(&ctx, c),
             Command::Doctor(a) => doctor::run(&ctx, a),
             Command::Alert(c) => alert::run(&ctx, c),
+            Command::Secrets(c) => secrets::run(&ctx, c),
             Command::Completions(a) => completions::run(a),
             Command::Skill(c) => skill::run(&ctx, c),
         }
@@ -158,6 +168,10 @@ mod tests {
             "astra completions zsh",
             "astra skill install",
             "astra skill print",
+            "astra secrets set NOTION_TOKEN",
+            "astra secrets list --json",
+            "astra secrets rm NOTION_TOKEN",
+            "astra init --from-env /tmp/astra/.env",
             "astra --config /tmp/c.toml jobs list",
         ];
         let refused: &[&str] = &[
@@ -175,6 +189,9 @@ mod tests {
             "astra failed retry x --all",
             "astra completions tcsh",
             "astra frobnicate",
+            "astra secrets set",
+            "astra secrets set NOTION_TOKEN secret_value_on_argv",
+            "astra secrets rm",
         ];
         for line in accepted {
             if let Err(e) = Cli::try_parse_from(line.split_whitespace()) {

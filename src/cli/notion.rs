@@ -16,7 +16,7 @@ pub enum NotionCommand {
     /// and writes the ids into config.toml, keeping its comments.
     #[command(after_help = "\
 Before: create an integration (Notion → Settings → Connections → Develop or manage
-integrations), export its secret as NOTION_TOKEN, and share the parent page with it
+integrations), store its secret with `astra secrets set NOTION_TOKEN`, and share the parent page with it
 (••• on the page → Connections → your integration).
 
 Examples:
@@ -57,12 +57,13 @@ fn setup(ctx: &Ctx, args: SetupArgs) -> Result<u8> {
     schema::check_config(&cfg, path)?;
     let token = notion::token_from_env(&cfg.token_env).ok_or_else(|| {
         usage(format!(
-            "{} is not set: create a Notion integration, copy its internal secret and `export {}=…`",
+            "{} is not set: create a Notion integration, copy its internal secret and `astra secrets set {}`",
             cfg.token_env, cfg.token_env
         ))
     })?;
     let client = NotionClient::new(&cfg.base_url, token, &cfg.token_env);
     let done = schema::ensure(&client, &cfg)?;
+    schema::save_cached(&schema::cache_path(&ctx.paths.cache), &cfg, &done.databases);
     writes.extend(done.new_ids.iter().cloned());
     let changed = !writes.is_empty() && schema::write_ids(path, &writes)?;
     let target_is_notion = config.sync.target == crate::config::SyncTarget::Notion;

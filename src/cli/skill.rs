@@ -42,7 +42,8 @@ command prints `{"data": …, "artifact_type": "table"|"presentation_card"|"text
 - `astra jobs run NAME --no-wait --json` → `data.started[]`: `job_name`, `pid`; detached.
 - `astra failed list --json` → `data.items[]`: `file`, `id`, `attempts`, `last_error`; `astra failed retry ID… | --all`; `astra failed purge --dry-run`.
 - `astra doctor --json` → `data.checks[]`: `name`, `ok`, `status` (ok|warning|failed), `detail`, `fix`; `data.failed`, `data.warnings`; exit 1 only when a check failed.
-- `astra init` writes a commented config.toml.
+- `astra init` writes a commented config.toml; `astra init --from-env PATH --json` carries over the original astra's `.env` → `data.mapped[]`, `data.not_mapped[]`, `data.next[]`.
+- `astra secrets list --json` → `data.secrets[]`: `name`, `stored_in[]`, `in_environment`, `scheduled_runs_find_it`, `used_by` (never values); `astra secrets set NAME` reads the value from stdin; `astra secrets rm NAME`.
 - Job programs: `voice-memo --json`, `journal --json` print one run result:
   `job_name`, `run_id`, `status` (success|partial|failed|skipped|paused|disabled|interrupted),
   `stats.{found,processed,failed,skipped}`, `stages`, `items[]` (`file`, `status`, `error`, `outputs`).
@@ -55,7 +56,7 @@ command prints `{"data": …, "artifact_type": "table"|"presentation_card"|"text
 - `--dry-run` on job programs reports the work without writing anything.
 - `AUTOMATION_PAUSE=1` pauses every job.
 - Files live in `$ASTRA_HOME` (default `~/.astra`): `config.toml`, `state.json`, `history.jsonl`, `logs/`.
-- Never print or store the user's API keys; they live in environment variables named in config.toml.
+- Never print or store the user's API keys: config.toml names them; they live in the environment, the keychain or `secrets.env` (`astra secrets set NAME`, the value on stdin, never on the command line).
 "#;
 
 pub fn run(ctx: &Ctx, cmd: SkillCommand) -> Result<u8> {

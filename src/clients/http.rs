@@ -1,5 +1,7 @@
 //! What every remote call shares: timeouts, retries with exponential backoff and
-//! jitter for transient faults, `429 Retry-After`, and a request-rate limiter.
+//! jitter for transient faults, `Retry-After` (on 429, 503 and 529) and the
+//! `x-ratelimit-reset-*` headers, a request-rate limiter that a server's own budget
+//! (`x-ratelimit-remaining*` at 0) pauses, and out-of-quota answers never retried.
 //!
 //! Errors never carry URLs or headers, so tokens in either cannot leak into logs.
 use reqwest::StatusCode;
@@ -103,12 +105,22 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    /// Worth retrying in a later run (5xx, 429, no connection).
+    /// Worth retrying in a later run (5xx, 429, no connection); never an account out
+    /// of quota.
     pub fn is_transient(&self) -> bool {
         match self {
-            HttpError::Status { status, .. } => is_retryable(*status),
+            HttpError::Status { status, body } => is_retryable(*status) && !out_of_quota(body),
             HttpError::Transport(_) => true,
         }
+    }
+    /// A rate limit (429 that is not out of quota): nothing was done, try later.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, HttpError::Status { status: 429, body } if !out_of_quota(body))
+    }
+    /// The account is out of credit (OpenAI's `insufficient_quota`,
+    /// `billing_hard_limit_reached`): no retry helps until someone pays.
+    pub fn is_out_of_quota(&self) -> bool {
+        matches!(self, HttpError::Status { body, .. } if out_of_quota(body))
     }
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -123,17 +135,88 @@ pub fn is_retryable(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504 | 529)
 }
 
+/// An error body that says the account is out of credit (no retry can help).
+pub fn out_of_quota(body: &str) -> bool {
+    body.contains("insufficient_quota") || body.contains("billing_hard_limit_reached")
+}
+
+fn header<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+    resp.headers().get(name)?.to_str().ok().map(str::trim)
+}
+
+/// `Retry-After` in seconds (`1`, `1.5`).
 fn retry_after(resp: &Response) -> Option<Duration> {
-    let v = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
-    v.trim()
+    header(resp, "retry-after")?
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
+}
+
+/// A reset duration as rate-limit headers write it: `1s`, `6m0s`, `120ms`, `1h2m3.5s`,
+/// or a bare number of seconds.
+pub fn parse_reset(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let mut total = 0.0;
+    let mut num = String::new();
+    let mut chars = v.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        let unit = match c {
+            'h' => 3600.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'm' => 60.0,
+            's' => 1.0,
+            _ => return None,
+        };
+        total += n * unit;
+        any = true;
+    }
+    (any && num.is_empty()).then(|| Duration::from_secs_f64(total))
+}
+
+/// How long a server asks us to wait: `Retry-After`, else the longest
+/// `x-ratelimit-reset*` (OpenAI's `-requests`/`-tokens`, a generic `x-ratelimit-reset`).
+fn server_wait(resp: &Response) -> Option<Duration> {
+    retry_after(resp).or_else(|| {
+        [
+            "x-ratelimit-reset-requests",
+            "x-ratelimit-reset-tokens",
+            "x-ratelimit-reset",
+        ]
+        .iter()
+        .filter_map(|h| header(resp, h).and_then(parse_reset))
+        .max()
+    })
+}
+
+/// On a success: when the server reports its budget spent (`x-ratelimit-remaining*`
+/// at 0), the time until it resets, so the next request does not earn a 429.
+fn budget_spent(resp: &Response) -> Option<Duration> {
+    [
+        (
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ),
+        ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
+        ("x-ratelimit-remaining", "x-ratelimit-reset"),
+    ]
+    .iter()
+    .filter(|(rem, _)| header(resp, rem).and_then(|v| v.parse::<f64>().ok()) == Some(0.0))
+    .filter_map(|(_, reset)| header(resp, reset).and_then(parse_reset))
+    .max()
 }
 
 fn transport(e: reqwest::Error) -> HttpError {
@@ -271,17 +354,37 @@ pub fn send(
             l.wait();
         }
         let err = match build().send() {
-            Ok(resp) if resp.status().is_success() => return Ok(resp),
+            Ok(resp) if resp.status().is_success() => {
+                if let (Some(w), Some(l)) = (budget_spent(&resp), limiter) {
+                    tracing::debug!(
+                        wait_ms = w.as_millis() as u64,
+                        "the server's request budget is spent; pausing"
+                    );
+                    l.pause_for(w.min(policy.max_delay));
+                }
+                return Ok(resp);
+            }
             Ok(resp) => {
                 let status = resp.status();
-                let wait = (status == StatusCode::TOO_MANY_REQUESTS)
-                    .then(|| retry_after(&resp))
-                    .flatten();
+                let wait = matches!(
+                    status,
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                )
+                .then(|| server_wait(&resp))
+                .flatten()
+                .or_else(|| {
+                    (status.as_u16() == 529)
+                        .then(|| retry_after(&resp))
+                        .flatten()
+                });
                 let body = resp.text().unwrap_or_default();
                 let err = HttpError::Status {
                     status: status.as_u16(),
                     body: body.chars().take(2000).collect(),
                 };
+                if out_of_quota(&body) {
+                    return Err(err);
+                }
                 if let (Some(w), Some(l)) = (wait, limiter) {
                     l.pause_for(w.min(policy.max_delay));
                 }
@@ -386,6 +489,114 @@ mod tests {
             started.elapsed()
         );
         assert_eq!(hits.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn reset_durations_are_read_as_servers_write_them() {
+        assert_eq!(parse_reset("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_reset("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_reset("120ms"), Some(Duration::from_millis(120)));
+        assert_eq!(parse_reset("2"), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_reset("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(parse_reset("soon"), None);
+        assert_eq!(parse_reset("5x"), None);
+    }
+
+    /// A server answering `status` with these headers once, then 200.
+    fn server_with(
+        status: u16,
+        headers: &'static [(&'static str, &'static str)],
+    ) -> (String, Arc<AtomicUsize>) {
+        let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", srv.server_addr().to_ip().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for req in srv.incoming_requests() {
+                let n = h.fetch_add(1, Ordering::SeqCst);
+                let mut resp = tiny_http::Response::from_string("x").with_status_code(if n == 0 {
+                    status
+                } else {
+                    200
+                });
+                if n == 0 {
+                    for (k, v) in headers {
+                        resp.add_header(tiny_http::Header::from_bytes(*k, *v).unwrap());
+                    }
+                }
+                let _ = req.respond(resp);
+            }
+        });
+        (url, hits)
+    }
+
+    #[test]
+    fn overload_and_reset_headers_are_waited_for() {
+        let c = client(Duration::from_secs(5));
+        for (status, headers) in [
+            (529u16, &[("Retry-After", "1")][..]),
+            (503, &[("Retry-After", "1")][..]),
+            (
+                429,
+                &[
+                    ("x-ratelimit-reset-requests", "1s"),
+                    ("x-ratelimit-reset-tokens", "200ms"),
+                ][..],
+            ),
+        ] {
+            let (url, hits) = server_with(status, headers);
+            let started = Instant::now();
+            send(&|| c.get(&url), &fast(), None).unwrap();
+            assert!(
+                started.elapsed() >= Duration::from_millis(950),
+                "{status}: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(hits.load(Ordering::SeqCst), 2);
+        }
+    }
+
+    #[test]
+    fn a_spent_budget_pauses_the_next_request() {
+        let (url, _) = server_with(
+            200,
+            &[
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", "1s"),
+            ],
+        );
+        let c = client(Duration::from_secs(5));
+        let l = RateLimiter::per_second(100.0);
+        send(&|| c.get(&url), &fast(), Some(&l)).unwrap();
+        let started = Instant::now();
+        send(&|| c.get(&url), &fast(), Some(&l)).unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn out_of_quota_is_never_retried() {
+        let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", srv.server_addr().to_ip().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for req in srv.incoming_requests() {
+                h.fetch_add(1, Ordering::SeqCst);
+                let body = r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+                let _ = req.respond(tiny_http::Response::from_string(body).with_status_code(429));
+            }
+        });
+        let c = client(Duration::from_secs(5));
+        let e = send(&|| c.get(&url), &fast(), None).unwrap_err();
+        assert!(e.is_out_of_quota() && !e.is_transient() && !e.is_rate_limited());
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 
     #[test]

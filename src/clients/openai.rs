@@ -19,6 +19,8 @@ use std::time::Duration;
 const TRANSCRIBE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How long one chat completion may take (a local model on a CPU is slow too).
 const CHAT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// What to do when the account is out of credit.
+const BILLING_HINT: &str = "check billing (https://platform.openai.com/settings/organization/billing): the memos wait and go on in the first run after credit is added";
 /// The most of a server's error message kept in ours.
 const SERVER_MESSAGE_MAX: usize = 400;
 
@@ -42,6 +44,9 @@ pub struct ApiError {
     pub status: Option<u16>,
     /// Worth trying again later (rate limits, server trouble, no connection).
     pub transient: bool,
+    /// The account is out of credit (`insufficient_quota`, `billing_hard_limit_reached`):
+    /// nothing works until someone pays, so the client makes no further call this run.
+    pub out_of_quota: bool,
 }
 
 /// Tokens one chat completion used.
@@ -118,6 +123,12 @@ pub struct OpenAiClient {
     policy: RetryPolicy,
     transcribe_http: Client,
     chat_http: Client,
+    /// Set by the first out-of-quota answer: shared by the clones of this client, it
+    /// stops every later call of the run before it is sent.
+    quota_out: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Until a first answer has come back, calls go one at a time: an account out of
+    /// quota is refused once, not once per worker.
+    first: std::sync::Arc<std::sync::Mutex<bool>>,
 }
 
 /// True for OpenAI's own API, which always needs a key.
@@ -145,8 +156,8 @@ impl OpenAiClient {
                 key_env.to_string()
             };
             return Err(crate::exit::usage(format!(
-                "[{section}] uses OpenAI ({base_url}) but the environment variable {var} is not set: \
-                 export {var}=<your key> (https://platform.openai.com/api-keys), or point [{section}] base_url \
+                "[{section}] uses OpenAI ({base_url}) but {var} is not set (environment, keychain or key files): \
+                 `astra secrets set {var}` with your key (https://platform.openai.com/api-keys), or point [{section}] base_url \
                  at a local OpenAI-compatible server"
             )));
         }
@@ -162,6 +173,8 @@ impl OpenAiClient {
             policy: RetryPolicy::default(),
             transcribe_http: http::client(TRANSCRIBE_TIMEOUT),
             chat_http: http::client(CHAT_TIMEOUT),
+            quota_out: Default::default(),
+            first: Default::default(),
         }
     }
 
@@ -195,6 +208,7 @@ impl OpenAiClient {
                 message: format!("reading {}: {e}", req.file.display()),
                 status: None,
                 transient: true,
+                out_of_quota: false,
             })?
             .len();
         let url = self.url("audio/transcriptions");
@@ -225,6 +239,7 @@ impl OpenAiClient {
                 ),
                 status: None,
                 transient: true,
+                out_of_quota: false,
             })?;
             return Ok(parsed.text);
         }
@@ -251,7 +266,13 @@ impl OpenAiClient {
         let build = || self.authorize(self.chat_http.post(&url).json(&body));
         let resp = self.send(&build, "chat completion", model)?;
         let text = self.body_text(resp)?;
-        parse_chat(&text).map_err(|e| ApiError {
+        let reply = parse_chat(&text);
+        if let Ok(r) = &reply {
+            // Every answer's tokens, whatever the caller makes of it (a failed repair
+            // is paid for too).
+            crate::costs::meter::tokens(model, r.usage.prompt_tokens, r.usage.completion_tokens);
+        }
+        reply.map_err(|e| ApiError {
             message: format!(
                 "{} answered the chat completion with something that is not the expected JSON ({e}): {}",
                 self.host(),
@@ -259,7 +280,13 @@ impl OpenAiClient {
             ),
             status: None,
             transient: true,
+            out_of_quota: false,
         })
+    }
+
+    /// Whether an answer of this run said the account is out of credit.
+    pub fn out_of_quota(&self) -> bool {
+        self.quota_out.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn send(
@@ -268,7 +295,45 @@ impl OpenAiClient {
         what: &str,
         model: &str,
     ) -> Result<Response, ApiError> {
-        http::send(build, &self.policy, None).map_err(|e| self.describe(&e, what, model))
+        let mut gate = self.first.lock().ok().filter(|answered| !**answered);
+        if gate.is_none() {
+            return self.send_now(build, what, model);
+        }
+        let result = self.send_now(build, what, model);
+        if let Some(answered) = gate.as_deref_mut() {
+            *answered = result.is_ok()
+                || result
+                    .as_ref()
+                    .is_err_and(|e| e.status.is_some() && !e.out_of_quota);
+        }
+        result
+    }
+
+    fn send_now(
+        &self,
+        build: &dyn Fn() -> RequestBuilder,
+        what: &str,
+        model: &str,
+    ) -> Result<Response, ApiError> {
+        if self.out_of_quota() {
+            return Err(ApiError {
+                message: format!(
+                    "{what} not sent: {} said earlier in this run that the account is out of quota; {}",
+                    self.host(),
+                    BILLING_HINT
+                ),
+                status: Some(429),
+                transient: false,
+                out_of_quota: true,
+            });
+        }
+        http::send(build, &self.policy, None).map_err(|e| {
+            if e.is_out_of_quota() {
+                self.quota_out
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            self.describe(&e, what, model)
+        })
     }
 
     fn body_text(&self, resp: Response) -> Result<String, ApiError> {
@@ -280,6 +345,7 @@ impl OpenAiClient {
             ),
             status: None,
             transient: true,
+            out_of_quota: false,
         })
     }
 
@@ -310,6 +376,7 @@ impl OpenAiClient {
             message: self.scrub(&message),
             status,
             transient: e.is_transient(),
+            out_of_quota: e.is_out_of_quota(),
         }
     }
 
@@ -330,11 +397,15 @@ impl OpenAiClient {
             404 => format!(
                 "check base_url (most servers want it to end in /v1) and that the server has model \"{model}\""
             ),
-            413 => "the file is over the server's upload limit: lower [transcription] max_upload_mb".into(),
+            413 => {
+                "the file is over the server's upload limit: lower [transcription] max_upload_mb"
+                    .into()
+            }
             400 | 415 | 422 => format!(
                 "the server refused the request: check model \"{model}\", language and response_format in config.toml"
             ),
-            429 => "rate limited or out of quota (check the plan and billing); tried again on a later run".into(),
+            429 if self.out_of_quota() => BILLING_HINT.into(),
+            429 => "rate limited; tried again on a later run".into(),
             _ => "the server is having trouble; tried again on a later run".into(),
         }
     }

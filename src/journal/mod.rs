@@ -6,6 +6,7 @@
 //! record what it was built from in state → the weekly review → `lastRun`.
 pub mod days;
 pub mod extractive;
+pub mod gemini;
 pub mod markdown;
 pub mod model;
 pub mod notion;
@@ -60,6 +61,9 @@ pub fn summarizer_for(config: &Config) -> Result<Box<dyn Summarizer>> {
         SummaryProvider::Extractive => Ok(Box::new(extractive::Extractive)),
         SummaryProvider::Openai => Ok(Box::new(openai::OpenAiSummarizer::from_config(
             &config.journal_llm(),
+        )?)),
+        SummaryProvider::Gemini => Ok(Box::new(gemini::GeminiSummarizer::from_config(
+            &config.journal_gemini(),
         )?)),
     }
 }

@@ -63,7 +63,7 @@ impl NotionStore {
     ) -> Result<NotionStore> {
         let token = notion::token_from_env(&cfg.token_env).ok_or_else(|| {
             crate::exit::usage(format!(
-                "{} is not set: the journal job reads and writes the Notion Journal database with your integration's secret: `export {}=…`, or set [sync] target = \"markdown\" in {}",
+                "{} is not set: the journal job reads and writes the Notion Journal database with your integration's secret: `astra secrets set {}`, or set [sync] target = \"markdown\" in {}",
                 cfg.token_env,
                 cfg.token_env,
                 config_path.display()

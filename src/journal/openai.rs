@@ -20,7 +20,7 @@ pub const MAX_ITEMS: usize = 5;
 const ANSWER_IN_ERROR: usize = 500;
 
 /// What the model is told, once per request.
-const SYSTEM_PROMPT: &str = "\
+pub(crate) const SYSTEM_PROMPT: &str = "\
 You summarize one day of a person's journal, answering with JSON that matches the given \
 schema exactly.
 

@@ -157,6 +157,9 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         );
         return Ok(finish_untouched(id, opts, short(RunStatus::Disabled, &msg)));
     }
+    // Where keys are found when the environment lacks them (a scheduled run's case):
+    // looks at the key files only; the keychain is asked on the first lookup.
+    crate::secrets::init(&paths, &config)?;
     if !opts.dry_run {
         paths.ensure_dirs()?;
     }
@@ -226,6 +229,8 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
             Some(e),
         ),
     };
+    let mut stats = stats;
+    stats.add_usage(&config.costs);
     let result = RunResult {
         job_name: id.name.to_string(),
         run_id,

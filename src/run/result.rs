@@ -51,6 +51,13 @@ pub struct Stats {
     /// Tokens remote models used in this run (absent when none were).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<crate::state::Tokens>,
+    /// What the run cost in US dollars, from `models` and the `[costs]` price table
+    /// (absent when it transcribed and asked nothing; 0 with local providers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Audio and tokens by remote model, every request counted (failed repairs too).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub models: std::collections::BTreeMap<String, crate::costs::ModelUsage>,
     /// Of `found`: items tried before (not new).
     #[serde(skip_serializing_if = "is_zero")]
     pub retried: u64,
@@ -104,6 +111,27 @@ impl Stats {
             }
         }
         line
+    }
+
+    /// Takes what this process's models used since the last run ([`crate::costs::meter`])
+    /// and prices it.
+    pub fn add_usage(&mut self, costs: &crate::costs::CostsConfig) {
+        let used = crate::costs::meter::take();
+        if !used.is_empty() {
+            let (p, c) = used.values().fold((0, 0), |(p, c), u| {
+                (p + u.prompt_tokens, c + u.completion_tokens)
+            });
+            if p + c > 0 {
+                self.tokens = Some(crate::state::Tokens {
+                    prompt: p,
+                    completion: c,
+                });
+            }
+            self.models = used;
+        }
+        if !self.models.is_empty() || self.audio_seconds.is_some() {
+            self.cost_usd = Some(crate::costs::cost_usd(costs, &self.models));
+        }
     }
 }
 

@@ -12,6 +12,10 @@ pub enum ItemError {
     /// The run is stopping (signal or timeout): the memo resumes next run, and this
     /// attempt does not count.
     Interrupted(String),
+    /// Not the memo's fault and no fault of astra's: a service's rate limit, an
+    /// account out of quota. The memo waits for a later run; this attempt does not
+    /// count.
+    Deferred(String),
 }
 
 impl ItemError {
@@ -21,10 +25,19 @@ impl ItemError {
     pub fn permanent(msg: impl Into<String>) -> Self {
         ItemError::Permanent(msg.into())
     }
+    pub fn deferred(msg: impl Into<String>) -> Self {
+        ItemError::Deferred(msg.into())
+    }
     pub fn message(&self) -> &str {
         match self {
-            ItemError::Transient(m) | ItemError::Permanent(m) | ItemError::Interrupted(m) => m,
+            ItemError::Transient(m)
+            | ItemError::Permanent(m)
+            | ItemError::Interrupted(m)
+            | ItemError::Deferred(m) => m,
         }
+    }
+    pub fn is_deferred(&self) -> bool {
+        matches!(self, ItemError::Deferred(_))
     }
     pub fn is_permanent(&self) -> bool {
         matches!(self, ItemError::Permanent(_))

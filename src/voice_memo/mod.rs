@@ -37,6 +37,8 @@ pub struct Memo {
     /// everything the memo writes.
     pub id: String,
     pub recorded_at: DateTime<FixedOffset>,
+    /// What was heard (empty until transcribed): the Notion pages carry it.
+    pub transcript: String,
 }
 
 /// A memo's short id: the start of SHA-256(file name, NUL, content digest). The name

@@ -22,6 +22,8 @@ use std::time::Instant;
 /// The first retry waits this long; each next one twice as long, up to a day.
 const BACKOFF_BASE_SECS: i64 = 5 * 60;
 const BACKOFF_CAP_SECS: i64 = 24 * 60 * 60;
+/// A memo held back by a rate limit or an empty account is looked at again after this.
+const DEFERRED_SECS: i64 = 60;
 
 /// The stages and everything they share during one run.
 pub struct Pipeline {
@@ -40,6 +42,8 @@ pub struct Pipeline {
     stages: Mutex<Stages>,
     /// What this run paid for: audio transcribed, tokens used.
     spent: Mutex<Spent>,
+    /// `[transcription] model`: what an `openai` transcription is priced as.
+    transcription_model: String,
 }
 
 /// Audio transcribed and tokens used during one run.
@@ -55,6 +59,9 @@ fn organizer(cfg: &Config) -> Result<Box<dyn Organizer>> {
         OrganizationProvider::Rules => Box::new(RulesOrganizer),
         OrganizationProvider::Openai => Box::new(
             super::organize::openai::OpenAiOrganizer::from_config(&cfg.organization)?,
+        ),
+        OrganizationProvider::Gemini => Box::new(
+            super::organize::gemini::GeminiOrganizer::from_config(&cfg.organization)?,
         ),
     })
 }
@@ -76,7 +83,9 @@ pub fn backoff(attempts: u32) -> ChronoDuration {
 
 /// Test hook: `ASTRA_TEST_CRASH_AT=<point>` aborts the process there, as a power cut
 /// would. Points: `transcribed`, `organized`, `synced-unsaved`, `synced`, `archived-unsaved`,
-/// `notion-page-created` (a Notion page made, its id not saved yet).
+/// `notion-page-created` (a Notion page made, its id not saved yet), `gemini-uploaded`
+/// (audio in Gemini's Files API, not used or deleted yet), `gemini-uploaded-unrecorded`
+/// (uploaded, its name not recorded yet).
 pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -95,9 +104,10 @@ fn sync_target(ctx: &RunContext<'_>) -> Result<Box<dyn SyncTarget>> {
         crate::config::SyncTarget::Markdown => {
             Box::new(MarkdownTarget::new(cfg.markdown.dir.clone()))
         }
-        crate::config::SyncTarget::Notion => {
-            Box::new(NotionTarget::from_config(&cfg.notion, &ctx.paths.config)?)
-        }
+        crate::config::SyncTarget::Notion => Box::new(
+            NotionTarget::from_config(&cfg.notion, &ctx.paths.config)?
+                .with_schema_cache(super::sync::notion::schema::cache_path(&ctx.paths.cache)),
+        ),
     })
 }
 
@@ -124,6 +134,7 @@ impl Pipeline {
             items: Mutex::new(state.items),
             stages: Mutex::new(Stages::default()),
             spent: Mutex::new(Spent::default()),
+            transcription_model: cfg.transcription.model.clone(),
         })
     }
 
@@ -152,6 +163,20 @@ impl Pipeline {
     pub fn run(&self, ready: &[Candidate], interactive: bool) -> Vec<ItemResult> {
         let queue = Mutex::new(ready.iter().enumerate().collect::<VecDeque<_>>());
         let results = Mutex::new(vec![None; ready.len()]);
+        // Before the workers: one lookup for the whole batch of what may exist already.
+        let batch: Vec<_> = ready
+            .iter()
+            .filter(|c| c.problem.is_none())
+            .map(|c| {
+                let at = self
+                    .snapshot(&c.name)
+                    .recorded_at
+                    .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                    .unwrap_or(c.recorded_at);
+                (c.name.clone(), at)
+            })
+            .collect();
+        self.sync.prefetch(&batch);
         let bar = progress_bar(ready.len(), interactive);
         let workers = self.concurrency.min(ready.len()).max(1);
         std::thread::scope(|s| {
@@ -242,6 +267,18 @@ impl Pipeline {
                 let _ = std::fs::remove_dir_all(self.cache.join(item.id.as_deref().unwrap_or("-")));
                 None
             }
+            Err(e) if e.is_deferred() => {
+                // A rate limit or an empty account: the memo waits, its attempt unspent.
+                item.attempts = item.attempts.saturating_sub(1);
+                item.status = ItemStatus::Retrying;
+                item.last_error = Some(e.message().to_string());
+                item.next_attempt_at = Some(Utc::now() + ChronoDuration::seconds(DEFERRED_SECS));
+                if let Err(err) = self.save(&c.name, &item) {
+                    tracing::error!(file = %c.name, error = %err, "could not save a waiting memo");
+                }
+                tracing::warn!(file = %c.name, error = %e, "memo waits; the attempt does not count");
+                Some(e.message().to_string())
+            }
             Err(e) if e.is_interrupted() => {
                 item.attempts = item.attempts.saturating_sub(1);
                 if let Err(err) = self.save(&c.name, &item) {
@@ -308,7 +345,8 @@ impl Pipeline {
             item.digest = Some(digest);
             item.recorded_at = Some(c.recorded_at.to_rfc3339());
         }
-        let memo = Memo {
+        let mut memo = Memo {
+            transcript: String::new(),
             name: c.name.clone(),
             path: c.path.clone(),
             id: item.id.clone().unwrap_or_default(),
@@ -321,11 +359,22 @@ impl Pipeline {
         let cache = self.cache.join(&memo.id);
         ItemError::check_stop()?;
         let (transcript, fresh) = self.time("transcribe", || self.transcript(&memo, &cache))?;
+        memo.transcript = transcript.clone();
         if item.audio_seconds.is_none() {
             item.audio_seconds = media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0);
         }
-        if fresh {
+        if let Some(provider) = fresh {
             self.spend(item.audio_seconds, None);
+            if provider == "openai" {
+                crate::costs::meter::audio(
+                    &self.transcription_model,
+                    item.audio_seconds.unwrap_or(0.0),
+                );
+            }
+            if let Some(t) = transcribe::gemini::take_tokens(&cache) {
+                item.tokens = Some(item.tokens.unwrap_or_default() + t);
+                self.spend(None, Some(t));
+            }
         }
         if item.stage.is_none() {
             item.stage = Some(Stage::Transcribed);
@@ -345,7 +394,13 @@ impl Pipeline {
             crash_point("organized");
         }
         if org.discard {
-            return self.finish(c, item, Destination::Invalid, ItemStatus::Discarded);
+            self.finish(c, item, Destination::Invalid, ItemStatus::Discarded)?;
+            // The transcriber's verdict (Gemini's garbage reason) says why.
+            if let Some(d) = transcribe::gemini::discarded(&cache) {
+                item.last_error = Some(format!("discarded: {}", d.reason));
+                self.save(&c.name, item)?;
+            }
+            return Ok(());
         }
         ItemError::check_stop()?;
         if item.stage < Some(Stage::Synced) {
@@ -388,11 +443,16 @@ impl Pipeline {
         self.save(&c.name, item)
     }
 
-    /// The cached transcript, or a new one (cached before it is used); true when new.
-    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<(String, bool), ItemError> {
+    /// The cached transcript, or a new one (cached before it is used) and the
+    /// provider that made it.
+    fn transcript(
+        &self,
+        memo: &Memo,
+        cache: &Path,
+    ) -> Result<(String, Option<&'static str>), ItemError> {
         let path = cache.join("transcript.txt");
         if let Ok(t) = std::fs::read_to_string(&path) {
-            return Ok((t, false));
+            return Ok((t, None));
         }
         let ctx = transcribe::TranscribeCtx {
             display: &memo.name,
@@ -402,7 +462,7 @@ impl Pipeline {
         tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
         fsutil::create_private_dir(cache)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
-        Ok((t.text, true))
+        Ok((t.text, Some(t.provider)))
     }
 
     /// The sync target's categories, asked once per run.
@@ -433,6 +493,9 @@ impl Pipeline {
             .and_then(|b| serde_json::from_slice(&b).ok())
         {
             return Ok((org, Usage::default()));
+        }
+        if let Some(d) = transcribe::gemini::discarded(cache) {
+            return Ok((d.organization(), Usage::default()));
         }
         let categories = self.categories()?;
         let input = OrganizeInput {

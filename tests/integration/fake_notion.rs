@@ -30,6 +30,11 @@ struct Behaviour {
     tokens: f64,
     refilled: Instant,
     page_size: usize,
+    /// Notion's per-connection budget: so many requests per window (a minute in
+    /// Notion; shorter in tests), a 429 with `Retry-After` = the time left beyond it.
+    budget: Option<(u64, Duration)>,
+    window_start: Instant,
+    window_used: u64,
 }
 
 /// Counts, for assertions and throughput.
@@ -72,6 +77,8 @@ struct Store {
     stats: Stats,
     /// Every authorised request: (method, path with query).
     log: Vec<(String, String)>,
+    /// When each request (any answer) arrived.
+    arrivals: Vec<Instant>,
     /// Added to the fake's clock (to let minutes pass in a test).
     clock_offset: chrono::TimeDelta,
 }
@@ -138,6 +145,9 @@ impl FakeNotion {
                 tokens: 3.0,
                 refilled: Instant::now(),
                 page_size: 100,
+                budget: None,
+                window_start: Instant::now(),
+                window_used: 0,
             }),
         });
         let i = inner.clone();
@@ -186,6 +196,15 @@ impl FakeNotion {
         b.tokens = burst;
     }
 
+    /// A budget of `requests` per `window`, as Notion's per-connection limit: past it,
+    /// 429 `rate_limited` with `Retry-After` the seconds until the window resets.
+    pub fn set_budget(&self, requests: u64, window: Duration) {
+        let mut b = self.inner.behaviour.lock().unwrap();
+        b.budget = Some((requests, window));
+        b.window_start = Instant::now();
+        b.window_used = 0;
+    }
+
     /// The most results a list answer holds (to exercise pagination).
     pub fn set_page_size(&self, n: usize) {
         self.inner.behaviour.lock().unwrap().page_size = n.max(1);
@@ -208,8 +227,37 @@ impl FakeNotion {
             .collect()
     }
 
+    /// The authorised requests by endpoint (`POST pages`, `POST data_sources/query`,
+    /// `PATCH blocks/children`, `GET data_sources`…: ids left out), counted.
+    pub fn by_endpoint(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut m = std::collections::BTreeMap::new();
+        for (method, url) in self.requests() {
+            let path = url.split('?').next().unwrap_or("");
+            let parts: Vec<&str> = path
+                .trim_matches('/')
+                .split('/')
+                .skip(1)
+                .filter(|p| {
+                    !(p.len() >= 32 && p.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+                })
+                .collect();
+            *m.entry(format!("{method} {}", parts.join("/")))
+                .or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// When each request arrived, in order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        let mut a = self.store().arrivals.clone();
+        a.sort();
+        a
+    }
+
     pub fn clear_requests(&self) {
-        self.store().log.clear();
+        let mut s = self.store();
+        s.log.clear();
+        s.arrivals.clear();
     }
 
     /// Moves the fake's clock (its `last_edited_time`s) forward by `minutes`.
@@ -268,6 +316,13 @@ impl FakeNotion {
             .collect()
     }
 
+    /// Removes a property from a database's schema, as a person deleting it would.
+    pub fn remove_property(&self, database: &str, name: &str) {
+        let mut s = self.store();
+        let ds = s.first_data_source(&key(database)).expect("a data source");
+        s.data_sources.get_mut(&ds).unwrap().properties.remove(name);
+    }
+
     /// A database's property names and types.
     pub fn properties(&self, database: &str) -> Vec<(String, String)> {
         let s = self.store();
@@ -279,6 +334,13 @@ impl FakeNotion {
             .collect();
         v.sort();
         v
+    }
+
+    /// A database's properties as stored: name → {"id", "name", "type", <type>: config}.
+    pub fn schema(&self, database: &str) -> Map<String, Value> {
+        let s = self.store();
+        let ds = s.first_data_source(&key(database)).expect("a data source");
+        s.data_sources[&ds].properties.clone()
     }
 
     /// Every page of a database, as the API shows them.
@@ -414,16 +476,42 @@ fn error_body(status: u16, code: &str, message: &str) -> Value {
     json!({"object": "error", "status": status, "code": code, "message": message})
 }
 
+/// Blocks in a request's children, nested ones included.
+fn count_blocks(v: &Value) -> usize {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| {
+                    let t = b["type"].as_str().unwrap_or("");
+                    1 + count_blocks(&b[t]["children"])
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn handle(inner: &Inner, mut req: tiny_http::Request) {
+    inner.store.lock().unwrap().arrivals.push(Instant::now());
     let (latency, fault, limited) = {
         let mut b = inner.behaviour.lock().unwrap();
         let now = Instant::now();
         let refill = now.duration_since(b.refilled).as_secs_f64() * b.rate;
         b.tokens = (b.tokens + refill).min(b.burst);
         b.refilled = now;
-        let limited = b.tokens < 1.0;
-        if !limited {
+        let mut limited = (b.tokens < 1.0).then_some(1);
+        if limited.is_none() {
             b.tokens -= 1.0;
+        }
+        if let Some((budget, window)) = b.budget {
+            if now.duration_since(b.window_start) >= window {
+                b.window_start = now;
+                b.window_used = 0;
+            }
+            b.window_used += 1;
+            if b.window_used > budget {
+                let left = window.saturating_sub(now.duration_since(b.window_start));
+                limited = Some(left.as_secs_f64().ceil().max(1.0) as u64);
+            }
         }
         (b.latency, pick_fault(b.fault_rate, b.fault_429), limited)
     };
@@ -450,15 +538,27 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
             None,
         );
     }
-    if limited {
+    if let Some(wait) = limited {
         inner.store.lock().unwrap().stats.rate_limited += 1;
         let msg = "You have been rate limited. Please try again in a few minutes.";
-        return respond(req, 429, &error_body(429, "rate_limited", msg), Some("1"));
+        let mut body = error_body(429, "rate_limited", msg);
+        body["additional_data"] = json!({"rate_limit_reason": "connection_rate_limit"});
+        return respond(req, 429, &body, Some(&wait.to_string()));
     }
     if !matches!(fault, Fault::None) {
         inner.store.lock().unwrap().stats.faults += 1;
     }
     match fault {
+        Fault::StatusBefore(529) => {
+            // Notion's overload answer: `service_overload`, with a `Retry-After`.
+            let msg = "Notion is overloaded. Please try again later.";
+            return respond(
+                req,
+                529,
+                &error_body(529, "service_overload", msg),
+                Some("1"),
+            );
+        }
         Fault::StatusBefore(s) => {
             return respond(
                 req,
@@ -482,6 +582,13 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
         .unwrap()
         .log
         .push((method.clone(), url.clone()));
+    if body.len() > 500_000 {
+        let msg = format!(
+            "Request body too large: {} bytes; the limit is 500KB.",
+            body.len()
+        );
+        return respond(req, 413, &error_body(413, "payload_too_large", &msg), None);
+    }
     let parsed: Value = if body.trim().is_empty() {
         json!({})
     } else {
@@ -493,6 +600,13 @@ fn handle(inner: &Inner, mut req: tiny_http::Request) {
             }
         }
     };
+    let blocks_sent = count_blocks(&parsed["children"]);
+    if blocks_sent > 1000 {
+        let msg = format!(
+            "body failed validation: a request may carry at most 1000 blocks, instead was `{blocks_sent}`."
+        );
+        return respond(req, 400, &error_body(400, "validation_error", &msg), None);
+    }
     let answer = {
         let page_size = inner.behaviour.lock().unwrap().page_size;
         let mut store = inner.store.lock().unwrap();
@@ -985,7 +1099,7 @@ fn blocks(v: &Value, depth: usize) -> Result<Vec<Value>, (u16, &'static str, Str
             match t.as_str() {
                 "divider" => out["divider"] = json!({}),
                 "paragraph" | "heading_1" | "heading_2" | "heading_3" | "bulleted_list_item"
-                | "quote" | "callout" => {
+                | "quote" | "callout" | "toggle" => {
                     let items = rich_text(
                         &format!("body.children[{i}].{t}.rich_text"),
                         &b[&t]["rich_text"],
@@ -1070,6 +1184,20 @@ fn matches(
             }
         }
         return Ok(true);
+    }
+    if let Some(any) = filter["or"].as_array() {
+        if any.len() > 100 {
+            return Err(bad(format!(
+                "body failed validation: body.filter.or.length should be ≤ `100`, instead was `{}`.",
+                any.len()
+            )));
+        }
+        for f in any {
+            if matches(ds, page, f)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
     }
     let name = filter["property"]
         .as_str()

@@ -69,6 +69,9 @@ pub struct Faults {
     /// Answer every transcription with this text and a running number, without
     /// decoding the audio: throughput runs measure the client, not the fake's ffmpeg.
     pub quick_transcript: Option<String>,
+    /// Every request is refused as OpenAI refuses an account out of credit: 429
+    /// `insufficient_quota`.
+    pub out_of_quota: bool,
 }
 
 struct Shared {
@@ -222,6 +225,12 @@ fn handle(shared: &Shared, mut req: tiny_http::Request) {
     }
     let answer = match check_key(shared, &req) {
         Some(refused) => refused,
+        None if faults.out_of_quota => Answer::error(
+            429,
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+            "insufficient_quota",
+            Some("insufficient_quota"),
+        ),
         None => match endpoint {
             "transcriptions" => {
                 let ct = header(&req, "Content-Type").unwrap_or_default();
@@ -534,7 +543,7 @@ fn hear(shared: &Shared, data: &[u8], ext: &str) -> Option<String> {
 }
 
 /// The frequency of each loud stretch (20 ms windows above -30 dB, at least 100 ms).
-fn tones(samples: &[i16]) -> Vec<u32> {
+pub fn tones(samples: &[i16]) -> Vec<u32> {
     const WIN: usize = SAMPLE_RATE / 50;
     let loud: Vec<bool> = samples
         .chunks(WIN)
@@ -687,7 +696,7 @@ fn chat(shared: &Shared, body: &[u8], call: &mut Call) -> Answer {
 
 /// A valid day summary of the first user message: its first entry's first sentence
 /// (after "Fake summary: "), mood `good`, how many entries as a theme.
-fn derived_summary(messages: &[Value]) -> String {
+pub fn derived_summary(messages: &[Value]) -> String {
     let user = messages
         .iter()
         .find(|m| m["role"] == "user")
@@ -712,7 +721,7 @@ fn derived_summary(messages: &[Value]) -> String {
 }
 
 /// A valid organization of the first user message's transcript.
-fn derived(messages: &[Value], schema: &Value) -> String {
+pub fn derived(messages: &[Value], schema: &Value) -> String {
     let user = messages
         .iter()
         .find(|m| m["role"] == "user")

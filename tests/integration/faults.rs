@@ -281,11 +281,12 @@ fn tally_notion(t: &Test, fake: &FakeNotion, names: &[String]) -> Tally {
     tally
 }
 
-/// No file under the test's folder (config.toml aside) and no output holds a secret.
+/// No file under the test's folder (config.toml and the file secret store aside)
+/// and no output holds a secret.
 #[track_caller]
 fn assert_no_secret(t: &Test, outputs: &str, secrets: &[&str]) {
     for rel in Test::tree(t.dir.path()) {
-        if rel.ends_with("config.toml") {
+        if rel.ends_with("config.toml") || rel.ends_with("astra-home/secrets.env") {
             continue;
         }
         let bytes = fs::read(t.dir.path().join(&rel)).unwrap_or_default();
@@ -1140,4 +1141,100 @@ fn faults_no_secret_of_any_service_reaches_a_file_or_an_output() {
         "SECRET",
     ];
     assert_no_secret(&t, &outputs, &secrets);
+}
+
+/// Keys stored with `astra secrets set` (the file store) and used by runs that have
+/// no key in their environment: they appear in `secrets.env` and nowhere else — not
+/// in state, logs, history, the cache, any crontab line, launchd agent or systemd
+/// unit, nor in any output.
+#[test]
+fn faults_a_stored_key_reaches_no_file_schedule_or_output_but_its_store() {
+    let openai = FakeOpenAi::start(Some(KEY));
+    let notion = FakeNotion::start();
+    let parent = notion.add_page("Astra", true);
+    let keys = crate::notion::databases(&notion, &parent);
+    let (t, _fake) = crate::schedule::scheduled();
+    let t = t
+        .config(&format!(
+            "[organization]\nprovider = \"openai\"\nbase_url = \"{}\"\n",
+            openai.url
+        ))
+        .config(&notion.config(&keys))
+        .env("ASTRA_SECRETS_BACKEND", "file");
+    let memos = memos();
+    for (name, text) in memos.iter().take(3) {
+        t.add_memo(name, text);
+    }
+    let mut outputs = String::new();
+    for (name, value) in [("NOTION_TOKEN", TOKEN), ("OPENAI_API_KEY", KEY)] {
+        let mut child = t
+            .command("astra")
+            .args(["secrets", "set", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(value.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", output_text(&out));
+        outputs.push_str(&output_text(&out));
+    }
+    let run = t.run("voice-memo", &["--json", "-vv"]);
+    outputs.push_str(&run.stdout());
+    outputs.push_str(&run.stderr());
+    run.success();
+    assert_eq!(run.json()["stats"]["processed"], 3, "{}", run.stdout());
+    assert!(
+        !notion.pages_with_source(&memos[0].0).is_empty(),
+        "synced with the stored token"
+    );
+    assert!(
+        !openai.ok_calls("chat").is_empty(),
+        "organized with the stored key"
+    );
+    let journal = t.run("journal", &["--json", "-v"]);
+    outputs.push_str(&journal.stdout());
+    outputs.push_str(&journal.stderr());
+    for args in [
+        &["secrets", "list"][..],
+        &["secrets", "list", "--json"][..],
+        &["doctor", "--json"][..],
+        &["doctor"][..],
+        &["jobs", "history", "--json"][..],
+        &["jobs", "show", "voice-memo", "--json"][..],
+        &["notion", "setup", "--json"][..],
+        &["schedule", "print", "--cron"][..],
+        &["schedule", "print", "--launchd"][..],
+        &["schedule", "print", "--systemd"][..],
+        &["schedule", "install", "--cron"][..],
+        &["schedule", "install", "--launchd"][..],
+        &["schedule", "install", "--systemd"][..],
+    ] {
+        let r = t.run("astra", args);
+        outputs.push_str(&r.stdout());
+        outputs.push_str(&r.stderr());
+    }
+    let agents = t.dir.path().join("Library/LaunchAgents");
+    assert!(
+        Test::tree(&agents).iter().any(|f| f.ends_with(".plist")),
+        "launchd agents written"
+    );
+    let store = t.home.join("secrets.env");
+    let text = fs::read_to_string(&store).unwrap();
+    assert!(
+        text.contains(TOKEN) && text.contains(KEY),
+        "the store holds them"
+    );
+    assert_eq!(
+        fs::metadata(&store).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_no_secret(&t, &outputs, &[KEY, TOKEN]);
 }

@@ -321,7 +321,10 @@ fn names_match_across_commands() {
     );
     let t = t.config("[sync]\ntarget = \"notion\"\n");
     let doctor = t.run("astra", &["doctor"]).stdout();
-    assert!(doctor.contains("export NOTION_TOKEN=ntn_…"), "{doctor}");
+    assert!(
+        doctor.contains("NOTION_TOKEN (your integration's token, ntn_…)"),
+        "{doctor}"
+    );
     assert!(!doctor.contains("secret_"), "{doctor}");
 }
 

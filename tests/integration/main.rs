@@ -1,19 +1,25 @@
 //! The one integration-test binary: the real programs against a temp `ASTRA_HOME`.
 mod cli;
+mod costs;
 mod crash;
+mod fake_gemini;
 mod fake_notion;
 mod fake_openai;
 mod faults;
 mod first_hour;
+mod gemini;
 mod harness;
 mod journal;
 mod journal_notion;
 mod notion;
+mod notion_requests;
 mod openai;
 mod pipeline;
 mod recorder;
 mod resilience;
 mod runner;
 mod schedule;
+mod secrets;
 mod speech;
 mod throughput;
+mod whisper_model;

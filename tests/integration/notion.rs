@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-const MEMOS: [(&str, &str); 3] = [
+pub(crate) const MEMOS: [(&str, &str); 3] = [
     (
         "20260114 080000-A1.wav",
         "Remind me to renew the passport and call grandma on Sunday.",
@@ -22,7 +22,7 @@ const MEMOS: [(&str, &str); 3] = [
 ];
 
 /// Three more: another day, a second entry on the first day, two todos.
-const MORE: [(&str, &str); 3] = [
+pub(crate) const MORE: [(&str, &str); 3] = [
     (
         "20260115 071500-E5.wav",
         "Journal. Today I ran along the river and felt strong.",
@@ -122,7 +122,7 @@ fn assert_no_token(t: &Test, runs: &[&Run], token: &str) {
 }
 
 /// Every memo completed, and each of its outputs exists exactly once in Notion.
-fn assert_synced_once(t: &Test, fake: &FakeNotion, memos: &[(&str, &str)]) {
+pub(crate) fn assert_synced_once(t: &Test, fake: &FakeNotion, memos: &[(&str, &str)]) {
     for (name, _) in memos {
         let item = t.item(name);
         assert_eq!(item["status"], "completed", "{name}: {item}");
@@ -215,8 +215,19 @@ fn notion_a_5000_character_transcript_lands_complete() {
     assert!(pieces.len() >= 3, "split into 2,000-character pieces");
     assert_eq!(words(&prop_text(&note, "content")), words(&long));
     assert_eq!(prop_text(&note, "source"), "20260111 100000-N1.wav");
-    let page_text: String = fake.texts(&note_id).join(" ");
+    let blocks = fake.children(&note_id);
+    let page_text: String = blocks
+        .iter()
+        .filter(|b| b["type"] == "paragraph")
+        .map(|b| plain(&b["paragraph"]["rich_text"]) + " ")
+        .collect();
     assert_eq!(words(&page_text), words(&long));
+    // The memo's transcript is in the page too, in a toggle at the end.
+    let toggle = blocks.last().unwrap();
+    assert_eq!(toggle["type"], "toggle");
+    assert_eq!(plain(&toggle["toggle"]["rich_text"]), "Transcript");
+    let heard: String = fake.texts(toggle["id"].as_str().unwrap()).join(" ");
+    assert_eq!(words(&heard), words(&format!("Note: {long}")));
     assert_no_token(&t, &[&run], TOKEN);
 }
 

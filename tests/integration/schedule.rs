@@ -31,7 +31,7 @@ echo "systemctl $*" >> "$FAKE_DIR/calls"
 
 /// A test whose PATH starts with the fake schedulers, and whose job binaries are
 /// said to live in /opt/astra/bin.
-fn scheduled() -> (Test, PathBuf) {
+pub(crate) fn scheduled() -> (Test, PathBuf) {
     let t = Test::new();
     let fake = t.dir.path().join("fake");
     let bin = fake.join("bin");

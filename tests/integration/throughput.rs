@@ -53,23 +53,22 @@ fn bench_pipeline_40_memos_concurrency_4() {
     );
 }
 
-/// A backlog that makes 300 Notion pages (100 memos of three TODOs each), 300 ms per
-/// request, `concurrency` 4: requests a second and 429s.
+/// A 300-memo backlog to Notion (100 TODO pages, 100 note pages, 10 day pages and 90
+/// journal appends), Notion's 3 requests a second and 300 ms a request, `concurrency`
+/// 4, the schema check kept from `astra notion setup`: requests per page or append
+/// written, requests a second, 429s; then a rerun's requests (nothing new).
 #[test]
 #[ignore = "a measurement: scripts/bench.sh"]
 fn bench_notion_backlog_300_pages() {
+    use crate::notion_requests::{backlog_name, backlog_text, set_up};
     let fake = FakeNotion::start();
     let parent = fake.add_page("Astra", true);
     let keys = databases(&fake, &parent);
-    fake.set_latency(LATENCY);
     let t = notion_test(&fake, &keys).vm("concurrency = 4");
-    for i in 0..100 {
-        t.add_memo(
-            &format!("20260114 {:02}{:02}00-N{i:03}.wav", i / 60, i % 60),
-            &format!(
-                "Remind me to call person {i}. Remind me to buy stamps {i}. Remind me to email team {i}."
-            ),
-        );
+    set_up(&t, &fake);
+    fake.set_latency(LATENCY);
+    for i in 0..300 {
+        t.add_memo(&backlog_name(i), &backlog_text(i));
     }
     let before = fake.stats();
     let started = Instant::now();
@@ -78,13 +77,38 @@ fn bench_notion_backlog_300_pages() {
     r.success();
     let after = fake.stats();
     let requests = after.requests - before.requests;
-    let pages = after.created_pages - before.created_pages;
+    let writes = fake.writes().len();
     println!(
-        "BENCH notion: {pages} pages, {requests} requests in {secs:.1} s = {:.2} requests/s; {} answered 429",
+        "BENCH notion: {writes} pages and appends, {requests} requests ({:.3} a write) in {secs:.1} s = {:.2} requests/s; {} answered 429; {:?}",
+        requests as f64 / writes as f64,
         requests as f64 / secs,
-        after.rate_limited - before.rate_limited
+        after.rate_limited - before.rate_limited,
+        fake.by_endpoint()
     );
-    assert!(pages >= 300, "{pages} pages: {}", r.stdout());
+    // Sustained: from the first request to the last, and the pauses between them.
+    let times = fake.arrivals();
+    let span = times[times.len() - 1]
+        .duration_since(times[0])
+        .as_secs_f64();
+    let gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).as_secs_f64())
+        .filter(|g| *g > 0.5)
+        .collect();
+    println!(
+        "BENCH notion sustained: {} requests in {span:.1} s = {:.2}/s; {} pauses over 0.5 s, {:.1} s in all",
+        times.len(),
+        (times.len() - 1) as f64 / span,
+        gaps.len(),
+        gaps.iter().sum::<f64>()
+    );
+    let idle = fake.stats().requests;
+    t.voice_memo().success();
+    println!(
+        "BENCH notion rerun, nothing new: {} requests",
+        fake.stats().requests - idle
+    );
+    assert!(writes >= 300, "{writes}: {}", r.stdout());
 }
 
 /// Peak RSS uploading a 200 MiB WAV cut into pieces under 25 MiB: `voice-memo`'s own

@@ -20,8 +20,14 @@ use std::time::Duration;
 pub const VERSION: &str = "2025-09-03";
 /// Notion's rate limit: requests a second, on average, per integration token.
 pub const REQUESTS_PER_SECOND: f64 = 3.0;
-/// The most children one request may carry.
+/// The most children one array of a request may carry (top level, or a block's own).
 pub const MAX_CHILDREN: usize = 100;
+/// The most blocks one request may carry, nested ones included.
+pub const MAX_BLOCKS: usize = 1000;
+/// The most bytes of one request's body (Notion: 500 KB); a margin is kept for the
+/// page's properties and the JSON around the children.
+pub const MAX_PAYLOAD: usize = 500_000;
+const CHILDREN_BYTES: usize = 400_000;
 /// The env var tried when the configured one is unset (the original astra's name).
 pub const FALLBACK_TOKEN_ENV: &str = "NOTION_API_KEY";
 /// The whole of one request, retries excluded.
@@ -55,6 +61,20 @@ impl NotionError {
     /// Whether another try (now or in a later run) may succeed without anyone acting.
     pub fn is_retryable(&self) -> bool {
         self.kind == ErrorKind::Transient
+    }
+
+    /// Notion's rate limit (`429 rate_limited`): nothing was done; the memo waits
+    /// without spending an attempt.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status == Some(429)
+    }
+
+    /// A write refused because the database's schema is not what astra knew (a
+    /// property renamed, removed or of another type): worth checking the schema again.
+    pub fn is_schema_refusal(&self) -> bool {
+        self.status == Some(400)
+            && self.code == "validation_error"
+            && self.message.to_ascii_lowercase().contains("propert")
     }
 
     fn from_http(e: HttpError, what: &str, token_env: &str) -> NotionError {
@@ -134,7 +154,7 @@ pub struct DataSourceRef {
 }
 
 /// A data source with its schema, by property name.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct DataSource {
     pub id: String,
     #[serde(default)]
@@ -142,25 +162,25 @@ pub struct DataSource {
 }
 
 /// One property of a schema: its type and, for selects, the option names.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct PropertySchema {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<Options>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_select: Option<Options>,
 }
 
 /// The options of a select or multi-select property.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 pub struct Options {
     #[serde(default)]
     pub options: Vec<NamedOption>,
 }
 
 /// One select option (its name is what pages use).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct NamedOption {
     pub name: String,
 }
@@ -217,6 +237,21 @@ pub struct Block {
     pub has_children: bool,
     /// Its type's object as Notion sent it (`rich_text`, `color`, `icon`…).
     pub body: Value,
+}
+
+impl Block {
+    /// The block a request's block will be (no id yet): its type and plain text.
+    pub fn from_request(v: &Value) -> Block {
+        let kind = v["type"].as_str().unwrap_or("").to_string();
+        let body = v[kind.as_str()].clone();
+        Block {
+            id: String::new(),
+            text: text::plain(&body["rich_text"]),
+            has_children: body.get("children").is_some(),
+            body,
+            kind,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Block {
@@ -313,12 +348,13 @@ impl NotionClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<T, NotionError> {
-        let resp = http::send(
+        let sent = http::send(
             &|| self.request(&method, path, body),
             &self.policy,
             Some(&self.limiter),
-        )
-        .map_err(|e| NotionError::from_http(e, what, &self.token_env))?;
+        );
+        crash_after_request();
+        let resp = sent.map_err(|e| NotionError::from_http(e, what, &self.token_env))?;
         resp.json()
             .map_err(|e| NotionError::unreadable(what, e.without_url()))
     }
@@ -339,11 +375,13 @@ impl NotionClient {
         let mut tries = 0;
         loop {
             tries += 1;
-            match http::send(
+            let sent = http::send(
                 &|| self.request(&method, path, Some(body)),
                 &once,
                 Some(&self.limiter),
-            ) {
+            );
+            crash_after_request();
+            match sent {
                 Ok(resp) => {
                     return resp
                         .json()
@@ -455,7 +493,32 @@ impl NotionClient {
         }
     }
 
-    /// Creates a page in a data source with its first ≤ 100 children. Sent once.
+    /// The pages of a data source whose rich-text property `property` equals one of
+    /// `values`: one query (paged) per 100 values, an `or` of `equals` conditions.
+    pub fn query_any(
+        &self,
+        data_source_id: &str,
+        property: &str,
+        kind: &str,
+        values: &[String],
+    ) -> Result<Vec<Page>, NotionError> {
+        let mut pages = Vec::new();
+        for chunk in values.chunks(MAX_CHILDREN) {
+            let conditions: Vec<Value> = chunk
+                .iter()
+                .map(|v| json!({"property": property, kind: {"equals": v}}))
+                .collect();
+            let filter = match conditions.as_slice() {
+                [one] => one.clone(),
+                _ => json!({ "or": conditions }),
+            };
+            pages.extend(self.query(data_source_id, &filter)?);
+        }
+        Ok(pages)
+    }
+
+    /// Creates a page in a data source with as many of `children` as one request can
+    /// carry ([`batch_len`]: the rest is the caller's to append). Sent once.
     pub fn create_page(
         &self,
         data_source_id: &str,
@@ -467,7 +530,7 @@ impl NotionClient {
             "properties": properties,
         });
         if !children.is_empty() {
-            body["children"] = json!(&children[..children.len().min(MAX_CHILDREN)]);
+            body["children"] = json!(&children[..batch_len(children)]);
         }
         self.call_once(
             Method::POST,
@@ -510,18 +573,21 @@ impl NotionClient {
         }
     }
 
-    /// Appends blocks at the end of a page, in requests of at most 100. Each request is
-    /// sent once: on an error, the caller reads the page to see what landed.
-    pub fn append(&self, block_id: &str, blocks: &[Value]) -> Result<(), NotionError> {
-        for batch in blocks.chunks(MAX_CHILDREN) {
-            let _: Value = self.call_once(
+    /// Appends blocks at the end of a page, in requests within Notion's limits
+    /// ([`batches`]). Each request is sent once: on an error, the caller reads the page
+    /// to see what landed. Returns the blocks made, in order.
+    pub fn append(&self, block_id: &str, blocks: &[Value]) -> Result<Vec<Block>, NotionError> {
+        let mut made = Vec::new();
+        for batch in batches(blocks) {
+            let list: List<Block> = self.call_once(
                 Method::PATCH,
                 &format!("blocks/{block_id}/children"),
                 &json!({ "children": batch }),
                 &format!("appending to {block_id}"),
             )?;
+            made.extend(list.results);
         }
-        Ok(())
+        Ok(made)
     }
 }
 
@@ -536,7 +602,7 @@ impl NotionClient {
         after: Option<&str>,
     ) -> Result<Vec<Block>, NotionError> {
         let mut made: Vec<Block> = Vec::new();
-        for batch in blocks.chunks(MAX_CHILDREN) {
+        for batch in batches(blocks) {
             let mut body = json!({ "children": batch });
             if let Some(a) = made.last().map(|b| b.id.as_str()).or(after) {
                 body["after"] = json!(a);
@@ -565,6 +631,58 @@ impl NotionClient {
             Err(e) if e.status == Some(404) => Ok(()),
             other => other.map(|_| ()),
         }
+    }
+}
+
+/// The number of blocks in `b`, its nested children included.
+fn block_count(b: &Value) -> usize {
+    let kind = b["type"].as_str().unwrap_or("");
+    1 + b[kind]["children"]
+        .as_array()
+        .map_or(0, |c| c.iter().map(block_count).sum())
+}
+
+/// How many of `blocks` (from the first) one request can carry within Notion's limits:
+/// 100 children, 1,000 blocks in all and the payload's size; at least one.
+pub fn batch_len(blocks: &[Value]) -> usize {
+    let (mut count, mut bytes) = (0, 0);
+    for (i, b) in blocks.iter().enumerate().take(MAX_CHILDREN) {
+        count += block_count(b);
+        bytes += serde_json::to_string(b).map_or(0, |s| s.len()) + 1;
+        if i > 0 && (count > MAX_BLOCKS || bytes > CHILDREN_BYTES) {
+            return i;
+        }
+    }
+    blocks.len().min(MAX_CHILDREN)
+}
+
+/// `blocks` cut into request-sized batches ([`batch_len`]).
+pub fn batches(mut blocks: &[Value]) -> Vec<&[Value]> {
+    let mut out = Vec::new();
+    while !blocks.is_empty() {
+        let n = batch_len(blocks);
+        out.push(&blocks[..n]);
+        blocks = &blocks[n..];
+    }
+    out
+}
+
+/// Test hook: `ASTRA_TEST_CRASH_AFTER_REQUEST=N` aborts the process when the answer to
+/// its Nth Notion request arrives, before astra acts on it: a crash between any two
+/// requests, for the fault suite.
+fn crash_after_request() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        std::env::var("ASTRA_TEST_CRASH_AFTER_REQUEST")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(at) = at
+        && SEEN.fetch_add(1, Ordering::SeqCst) + 1 == *at
+    {
+        std::process::abort();
     }
 }
 
@@ -686,6 +804,27 @@ mod tests {
         );
         assert_eq!(e.kind, ErrorKind::Invalid);
         assert_eq!(e.message, "x: Notion answered 400 validation_error: bad");
+    }
+
+    #[test]
+    fn batches_keep_to_100_children_1000_blocks_and_the_payload() {
+        let para = |n: usize| text::paragraphs(&"w ".repeat(n)).remove(0);
+        let small: Vec<Value> = (0..250).map(|_| para(5)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        // Toggles of 100 paragraphs: 101 blocks each, so 9 fit under 1,000.
+        let toggle = text::toggle("T", (0..100).map(|_| para(1)).collect());
+        let toggles = vec![toggle; 12];
+        assert_eq!(batch_len(&toggles), 9);
+        // Big paragraphs: the payload decides.
+        let big: Vec<Value> = (0..10).map(|_| para(50_000)).collect();
+        let n = batch_len(&big);
+        assert!((1..10).contains(&n), "{n}");
+        let bytes: usize = big[..n].iter().map(|b| b.to_string().len()).sum();
+        assert!(bytes <= MAX_PAYLOAD, "{bytes}");
+        // One block too big for the budget still goes, alone.
+        assert_eq!(batch_len(&[para(300_000)]), 1);
+        assert!(batches(&[]).is_empty());
     }
 
     #[test]

@@ -101,6 +101,62 @@ pub fn divider() -> Value {
     json!({"object": "block", "type": "divider", "divider": {}})
 }
 
+/// A `toggle` block titled `title` holding `children` (at most 100).
+pub fn toggle(title: &str, children: Vec<Value>) -> Value {
+    json!({"object": "block", "type": "toggle", "toggle": {"rich_text": rich_text(title), "children": children}})
+}
+
+/// The most text pieces in one paragraph of a transcript toggle (40,000 characters),
+/// and the most bytes of one toggle's children: a toggle always fits in one request.
+const TRANSCRIPT_PIECES: usize = 20;
+const TOGGLE_BYTES: usize = 300_000;
+
+/// A transcript as collapsed `Transcript` toggles: one for any transcript under
+/// about 300,000 characters, more (`Transcript (2/3)`…) beyond, each small enough to
+/// go in one request with its 100 children at most.
+pub fn transcript_toggles(text: &str) -> Vec<Value> {
+    let normalized = text.replace("\r\n", "\n");
+    let paras: Vec<Value> = normalized
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .flat_map(|p| {
+            rich_text(p)
+                .chunks(TRANSCRIPT_PIECES)
+                .map(|c| block("paragraph", c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut groups: Vec<Vec<Value>> = Vec::new();
+    let mut bytes = 0;
+    for p in paras {
+        let size = p.to_string().len();
+        match groups.last_mut() {
+            Some(g) if g.len() < MAX_ITEMS && bytes + size <= TOGGLE_BYTES => {
+                bytes += size;
+                g.push(p);
+            }
+            _ => {
+                bytes = size;
+                groups.push(vec![p]);
+            }
+        }
+    }
+    let n = groups.len();
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let title = if n == 1 {
+                "Transcript".to_string()
+            } else {
+                format!("Transcript ({}/{n})", i + 1)
+            };
+            toggle(&title, g)
+        })
+        .collect()
+}
+
 fn block(kind: &str, items: Vec<Value>) -> Value {
     json!({"object": "block", "type": kind, kind: {"rich_text": items}})
 }
@@ -161,6 +217,32 @@ mod tests {
         assert_eq!(n(&blocks[1]), 100);
         assert!(n(&blocks[2]) > 0);
         assert_eq!(plain(&blocks[3]["paragraph"]["rich_text"]), "Last.");
+    }
+
+    #[test]
+    fn a_transcript_is_one_toggle_or_several_that_each_fit_a_request() {
+        let short = transcript_toggles("Hello there.\n\nSecond part.");
+        assert_eq!(short.len(), 1);
+        assert_eq!(plain(&short[0]["toggle"]["rich_text"]), "Transcript");
+        assert_eq!(short[0]["toggle"]["children"].as_array().unwrap().len(), 2);
+        assert!(transcript_toggles("  ").is_empty());
+        let long = "word ".repeat(200_000); // a million characters
+        let toggles = transcript_toggles(&long);
+        assert!(toggles.len() >= 4, "{}", toggles.len());
+        let mut joined = String::new();
+        for t in &toggles {
+            assert!(t.to_string().len() < 350_000);
+            let kids = t["toggle"]["children"].as_array().unwrap();
+            assert!(kids.len() <= 100);
+            for k in kids {
+                joined.push_str(&plain(&k["paragraph"]["rich_text"]));
+            }
+        }
+        assert_eq!(joined, long.trim());
+        assert_eq!(
+            plain(&toggles[1]["toggle"]["rich_text"]),
+            format!("Transcript (2/{})", toggles.len())
+        );
     }
 
     #[test]

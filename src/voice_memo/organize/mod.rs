@@ -2,6 +2,7 @@
 //!
 //! The output shape is the contract's organization JSON; every organizer (the offline
 //! `rules` one, the `openai` chat model) produces exactly this.
+pub mod gemini;
 pub mod openai;
 pub mod rules;
 

@@ -15,7 +15,7 @@ const SCHEMA_NAME: &str = "organization";
 const ANSWER_IN_ERROR: usize = 500;
 
 /// What the model is told, once per request.
-const SYSTEM_PROMPT: &str = "\
+pub(crate) const SYSTEM_PROMPT: &str = "\
 You organize a transcribed voice memo into TODOs, notes and journal entries, answering \
 with JSON that matches the given schema exactly.
 
@@ -108,7 +108,7 @@ impl Organizer for OpenAiOrganizer {
 
 /// The allowed categories: a schema `enum` may not be empty, so a Notes database
 /// without options gets the default ones.
-fn categories_of(input: &OrganizeInput<'_>) -> Vec<String> {
+pub(crate) fn categories_of(input: &OrganizeInput<'_>) -> Vec<String> {
     if input.categories.is_empty() {
         DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect()
     } else {
@@ -136,13 +136,14 @@ fn answer_text(r: &ChatReply) -> String {
 fn item_error(e: &ApiError) -> ItemError {
     let msg = format!("organizing: {}", e.message);
     match e.status {
+        _ if e.out_of_quota => ItemError::deferred(msg),
         Some(400 | 413 | 422) => ItemError::permanent(msg),
         _ => ItemError::transient(msg),
     }
 }
 
 /// The memo for the model: when it was recorded, the categories, the transcript.
-fn user_message(input: &OrganizeInput<'_>) -> String {
+pub(crate) fn user_message(input: &OrganizeInput<'_>) -> String {
     let at = input.recorded_at;
     format!(
         "Recorded: {} (time zone UTC{}); resolve relative days against this date.\n\

@@ -303,6 +303,7 @@ mod tests {
             path: PathBuf::from("/in/20260114 135431-AB12.m4a"),
             id: "0123456789ab".into(),
             recorded_at: DateTime::parse_from_rfc3339("2026-01-14T13:54:31+01:00").unwrap(),
+            transcript: String::new(),
         }
     }
 
@@ -348,6 +349,7 @@ mod tests {
             id: id.into(),
             recorded_at: DateTime::parse_from_rfc3339(&format!("2026-01-14T{hhmm}:00+01:00"))
                 .unwrap(),
+            transcript: String::new(),
         };
         let mut o = org();
         o.todos.clear();

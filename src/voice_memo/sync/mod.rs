@@ -24,6 +24,9 @@ pub trait SyncTarget: Send + Sync {
             .map(|c| c.to_string())
             .collect())
     }
+    /// Called with the memos of a pass (file name, recorded at) before any is synced:
+    /// a target may look up what exists for all of them at once.
+    fn prefetch(&self, _memos: &[(String, chrono::DateTime<chrono::FixedOffset>)]) {}
     /// Writes what is not written yet; returns where every piece is. `previous` holds
     /// the outputs an earlier, interrupted attempt recorded; `progress` is called
     /// with the outputs so far after each remote write.

@@ -6,6 +6,7 @@
 pub mod apple;
 pub mod chunks;
 pub mod command;
+pub mod gemini;
 pub mod openai;
 pub mod sidecar;
 
@@ -112,6 +113,9 @@ pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> anyhow::Res
         TranscriptionProvider::Command => vec![command()],
         TranscriptionProvider::Openai => {
             vec![Box::new(openai::OpenAiTranscriber::from_config(cfg)?)]
+        }
+        TranscriptionProvider::Gemini => {
+            vec![Box::new(gemini::GeminiTranscriber::from_config(cfg)?)]
         }
         TranscriptionProvider::Auto => {
             let mut c: Vec<Box<dyn Transcriber>> = vec![

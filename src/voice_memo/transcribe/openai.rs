@@ -279,6 +279,7 @@ fn piece_ext(ext: &str) -> &str {
 fn item_error(display: &str, e: &ApiError) -> ItemError {
     let msg = format!("{display}: {}", e.message);
     match e.status {
+        _ if e.out_of_quota => ItemError::deferred(msg),
         Some(400 | 413 | 415 | 422) => ItemError::permanent(msg),
         _ => ItemError::transient(msg),
     }
@@ -423,6 +424,7 @@ mod tests {
             message: "x".into(),
             status,
             transient: false,
+            out_of_quota: false,
         };
         assert!(item_error("a", &e(Some(413))).is_permanent());
         assert!(!item_error("a", &e(Some(401))).is_permanent());

@@ -1,24 +1,34 @@
 //! The `notion` target: TODO and Note pages in their databases, journal entries
 //! appended to the day's page in the Journal database.
 //!
-//! Nothing twice: before creating a memo's pages astra queries by `source` (the memo's
-//! file name) and reuses a page of the same title; a journal entry's heading carries
-//! the memo's id, and the day's page is read before appending. Each page id is saved
-//! (through `progress`) as soon as it exists.
+//! Nothing twice: before creating a memo's pages astra looks for pages whose `source`
+//! is the memo's file name and reuses one of the same title; a journal entry's heading
+//! carries the memo's id, and the day's page is read before appending. Each page id is
+//! saved (through `progress`) as soon as it exists.
+//!
+//! Few requests: the lookups are made for the whole batch of a pass (its memos are
+//! given before the workers start, [`SyncTarget::prefetch`]), on the first need of each
+//! database: one query per 100 memos, an `or` of `source` conditions, and one per 100
+//! days for the journal pages; a memo the batch did not cover, or a create whose
+//! answer was lost, is looked up on its own. The schema check is kept
+//! across runs (`cache/notion-schema.json`) and made again only when Notion refuses a
+//! write for a schema reason. A page goes with its body (and the memo's transcript, in
+//! a toggle) in one request when Notion's limits allow; a day page read once in a run
+//! is known from then on, so each further entry on it is one append.
 pub mod schema;
 
 use super::{Progress, SyncTarget};
-use crate::clients::notion::{self, NotionClient, NotionError, Page, text};
+use crate::clients::notion::{self, Block, NotionClient, NotionError, Page, text};
 use crate::config::NotionConfig;
 use crate::state::Outputs;
 use crate::voice_memo::Memo;
 use crate::voice_memo::error::ItemError;
 use crate::voice_memo::organize::{JournalEntry, Note, Organization, Todo};
 use anyhow::Result;
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use schema::{Databases, Resolved};
 use serde_json::{Map, Value, json};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,11 +37,58 @@ pub struct NotionTarget {
     client: NotionClient,
     cfg: NotionConfig,
     config_path: PathBuf,
-    /// The databases, set up on first use (once per run).
-    databases: Mutex<Option<Arc<Databases>>>,
+    /// Where the schema check is kept between runs (none: checked once per run).
+    schema_cache: Option<PathBuf>,
+    /// The databases, set up on first use (once per run), and whether they came from
+    /// the kept check (so that a refusal is worth a new one).
+    databases: Mutex<Option<(Arc<Databases>, bool)>>,
+    /// What the batch lookup found: (data source id, source) → its pages. A key that
+    /// is present was looked up (its list may be empty).
+    by_source: Mutex<HashMap<(String, String), Vec<Page>>>,
+    /// The journal's day pages this run knows: absent, not looked up; `None`, none.
+    days: Mutex<HashMap<NaiveDate, Option<DayPage>>>,
+    /// The memos of this pass, for the batch lookups.
+    batch: Mutex<Batch>,
     /// Journal entries go one at a time: two memos of one day must not both create
     /// that day's page.
     journal: Mutex<()>,
+}
+
+/// The memos of a pass ([`SyncTarget::prefetch`]), sorted, and the data sources
+/// already looked up for all of them.
+#[derive(Debug, Default)]
+struct Batch {
+    names: Vec<String>,
+    days: Vec<NaiveDate>,
+    done: HashSet<String>,
+}
+
+/// A day's page in the Journal database, as far as this run knows it.
+#[derive(Debug, Clone)]
+struct DayPage {
+    id: String,
+    processed: bool,
+    /// Its blocks, once read (or made by this run); `None`: read before appending.
+    blocks: Option<Vec<Block>>,
+}
+
+/// Why a memo's sync stopped: Notion's answer (kept whole, to see a schema refusal),
+/// or another failure.
+enum Fail {
+    Notion(NotionError),
+    Item(ItemError),
+}
+
+impl From<NotionError> for Fail {
+    fn from(e: NotionError) -> Fail {
+        Fail::Notion(e)
+    }
+}
+
+impl From<ItemError> for Fail {
+    fn from(e: ItemError) -> Fail {
+        Fail::Item(e)
+    }
 }
 
 /// One memo's sync in progress: what is written so far, and where to report it.
@@ -66,7 +123,7 @@ impl NotionTarget {
     pub fn from_config(cfg: &NotionConfig, config_path: &Path) -> Result<NotionTarget> {
         let token = notion::token_from_env(&cfg.token_env).ok_or_else(|| {
             crate::exit::usage(format!(
-                "{} is not set: create a Notion integration (Settings → Connections → Develop or manage integrations), copy its internal secret and `export {}=…`; or set [sync] target = \"markdown\" in {}",
+                "{} is not set: create a Notion integration (Settings → Connections → Develop or manage integrations), copy its internal secret and `astra secrets set {}` (scheduled runs find it there); or set [sync] target = \"markdown\" in {}",
                 cfg.token_env,
                 cfg.token_env,
                 config_path.display()
@@ -77,19 +134,39 @@ impl NotionTarget {
             client: NotionClient::new(&cfg.base_url, token, &cfg.token_env),
             cfg: cfg.clone(),
             config_path: config_path.to_path_buf(),
+            schema_cache: None,
             databases: Mutex::new(None),
+            by_source: Mutex::new(HashMap::new()),
+            days: Mutex::new(HashMap::new()),
+            batch: Mutex::new(Batch::default()),
             journal: Mutex::new(()),
         })
     }
 
-    /// The databases, set up (and their new ids written to config.toml) on first use.
+    /// Keeps the schema check in `path` across runs.
+    pub fn with_schema_cache(mut self, path: PathBuf) -> NotionTarget {
+        self.schema_cache = Some(path);
+        self
+    }
+
+    /// The databases: from the kept check, else set up (and their new ids written to
+    /// config.toml) on first use.
     fn databases(&self) -> Result<Arc<Databases>, ItemError> {
         let mut slot = self
             .databases
             .lock()
             .map_err(|_| ItemError::transient("notion: setup lock poisoned"))?;
-        if let Some(d) = slot.as_ref() {
+        if let Some((d, _)) = slot.as_ref() {
             return Ok(d.clone());
+        }
+        if let Some(d) = self
+            .schema_cache
+            .as_deref()
+            .and_then(|p| schema::load_cached(p, &self.cfg))
+        {
+            let d = Arc::new(d);
+            *slot = Some((d.clone(), true));
+            return Ok(d);
         }
         let setup = schema::ensure(&self.client, &self.cfg)
             .map_err(|e| ItemError::transient(format!("setting up the Notion databases: {e:#}")))?;
@@ -103,13 +180,58 @@ impl NotionTarget {
                 }
             }
         }
+        if let Some(p) = &self.schema_cache {
+            schema::save_cached(p, &self.cfg, &setup.databases);
+        }
         let d = Arc::new(setup.databases);
-        *slot = Some(d.clone());
+        *slot = Some((d.clone(), false));
         Ok(d)
     }
 
-    /// The pages of a data source whose `source` is this memo's file name.
+    /// After a write refused for a schema reason: when the databases came from the
+    /// kept check, checks Notion again (once per run; `seen` is what the caller used).
+    /// `None`: the schema was checked in this run already, the refusal stands.
+    fn recheck(&self, seen: &Arc<Databases>) -> Result<Option<Arc<Databases>>, ItemError> {
+        {
+            let mut slot = self
+                .databases
+                .lock()
+                .map_err(|_| ItemError::transient("notion: setup lock poisoned"))?;
+            match slot.as_ref() {
+                Some((d, true)) if Arc::ptr_eq(d, seen) => {
+                    tracing::info!(
+                        "Notion refused a write for a schema reason; checking the databases again"
+                    );
+                    if let Some(p) = &self.schema_cache {
+                        schema::forget_cached(p);
+                    }
+                    *slot = None;
+                }
+                Some((d, _)) if !Arc::ptr_eq(d, seen) => return Ok(Some(d.clone())),
+                _ => return Ok(None),
+            }
+        }
+        self.databases().map(Some)
+    }
+
+    /// The pages of a data source whose `source` is this memo's file name: from the
+    /// batch lookup when it covered the memo (once), else asked now.
     fn by_source(&self, db: &Resolved, memo: &Memo) -> Result<Vec<Page>, NotionError> {
+        let key = (db.data_source_id.clone(), memo.name.clone());
+        let in_batch = self
+            .batch
+            .lock()
+            .is_ok_and(|b| b.names.binary_search(&memo.name).is_ok());
+        if in_batch {
+            self.look_up_batch(db, false);
+        }
+        if let Some(pages) = self.by_source.lock().ok().and_then(|mut m| m.remove(&key)) {
+            return Ok(pages);
+        }
+        self.ask_by_source(db, memo)
+    }
+
+    fn ask_by_source(&self, db: &Resolved, memo: &Memo) -> Result<Vec<Page>, NotionError> {
         self.client.query(
             &db.data_source_id,
             &json!({"property": "source", "rich_text": {"equals": memo.name}}),
@@ -124,7 +246,7 @@ impl NotionTarget {
         specs: &[PageSpec],
         previous: &[String],
         field: fn(&mut Outputs) -> &mut Vec<String>,
-    ) -> Result<(), ItemError> {
+    ) -> Result<(), Fail> {
         let memo = w.memo;
         let mut claimed: HashSet<String> = previous.iter().cloned().collect();
         let mut existing: Option<Vec<Page>> = None;
@@ -135,17 +257,16 @@ impl NotionTarget {
             }
             let found = match existing.take() {
                 Some(p) => p,
-                None => self.by_source(db, memo).map_err(|e| item_error(memo, e))?,
+                None => self.by_source(db, memo)?,
             };
             let hit = claim(&found, &spec.title, &mut claimed);
             existing = Some(found);
-            let id = match hit {
-                Some(id) => id,
+            let (id, sent) = match hit {
+                Some(id) => (id, 0),
                 None => self.create(db, memo, spec, &mut claimed)?,
             };
-            if spec.children.len() > notion::MAX_CHILDREN {
-                self.ensure_tail(&id, &spec.children)
-                    .map_err(|e| item_error(memo, e))?;
+            if sent < spec.children.len() {
+                self.ensure_tail(&id, &spec.children)?;
             }
             claimed.insert(id.clone());
             w.add(field, id)?;
@@ -154,26 +275,26 @@ impl NotionTarget {
     }
 
     /// Creates one page; after a lost answer, finds it by source and title instead.
+    /// Returns its id and how many of its children went with it (0 when found).
     fn create(
         &self,
         db: &Resolved,
         memo: &Memo,
         spec: &PageSpec,
         claimed: &mut HashSet<String>,
-    ) -> Result<String, ItemError> {
-        let id = notion::create_or_find(
+    ) -> Result<(String, usize), NotionError> {
+        let made = notion::create_or_find(
             self.client.policy(),
-            || Ok(claim(&self.by_source(db, memo)?, &spec.title, claimed)),
+            || Ok(claim(&self.ask_by_source(db, memo)?, &spec.title, claimed).map(|id| (id, 0))),
             || {
                 self.client
                     .create_page(&db.data_source_id, &spec.properties, &spec.children)
-                    .map(|p| p.id)
+                    .map(|p| (p.id, notion::batch_len(&spec.children)))
             },
-        )
-        .map_err(|e| item_error(memo, e))?;
-        tracing::info!(file = %memo.name, page = %id, "Notion page created or found");
+        )?;
+        tracing::info!(file = %memo.name, page = %made.0, "Notion page created or found");
         crate::voice_memo::pipeline::crash_point("notion-page-created");
-        Ok(id)
+        Ok(made)
     }
 
     /// Appends what a page lacks of `children` (its first blocks were sent with it).
@@ -192,7 +313,7 @@ impl NotionTarget {
         db: &Resolved,
         entries: &[JournalEntry],
         previous: &[String],
-    ) -> Result<(), ItemError> {
+    ) -> Result<(), Fail> {
         let _one_at_a_time = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let memo = w.memo;
         for (i, entry) in entries.iter().enumerate() {
@@ -202,12 +323,37 @@ impl NotionTarget {
                 w.out.journal.push(done.clone());
                 continue;
             }
-            let page_id = self
-                .journal_entry(db, memo, entry, &marker)
-                .map_err(|e| item_error(memo, e))?;
+            let page_id = self.journal_entry(db, memo, entry, &marker)?;
             w.add(|o| &mut o.journal, format!("{page_id}{suffix}"))?;
         }
         Ok(())
+    }
+
+    /// What this run knows of a day's page (looked up when it knows nothing).
+    fn known_day(&self, db: &Resolved, day: NaiveDate) -> Result<Option<DayPage>, NotionError> {
+        let in_batch = self
+            .batch
+            .lock()
+            .is_ok_and(|b| b.days.binary_search(&day).is_ok());
+        if in_batch {
+            self.look_up_batch(db, true);
+        }
+        if let Some(known) = self.days.lock().ok().and_then(|m| m.get(&day).cloned()) {
+            return Ok(known);
+        }
+        let found = self.day_page(db, day)?.map(|p| DayPage {
+            processed: p.checkbox("processed"),
+            id: p.id,
+            blocks: None,
+        });
+        self.remember_day(day, found.clone());
+        Ok(found)
+    }
+
+    fn remember_day(&self, day: NaiveDate, page: Option<DayPage>) {
+        if let Ok(mut m) = self.days.lock() {
+            m.insert(day, page);
+        }
     }
 
     /// One entry: onto the day's page if there is one, else in a new page.
@@ -221,32 +367,45 @@ impl NotionTarget {
         let day = memo.recorded_at.date_naive();
         let heading = format!("{} · {marker}", memo.recorded_at.format("%-I:%M %p"));
         let paragraphs = text::paragraphs(&entry.content);
-        if let Some(page) = self.day_page(db, day)? {
-            if page.checkbox("processed") {
+        if let Some(mut page) = self.known_day(db, day)? {
+            if page.processed {
                 // Reopened first: a crash before the append leaves only a re-summary.
                 self.client
                     .update_page(&page.id, &json!({"processed": {"checkbox": false}}))?;
+                page.processed = false;
             }
-            self.ensure_entry(&page.id, &heading, marker, &paragraphs)?;
-            return Ok(page.id);
+            let result = self.ensure_entry(&mut page, &heading, marker, &paragraphs);
+            let id = page.id.clone();
+            self.remember_day(day, Some(page));
+            result?;
+            return Ok(id);
         }
         let mut children = vec![text::heading_3(&heading)];
         children.extend(paragraphs.iter().cloned());
         let properties = journal_properties(db, day, entry);
+        let sent = notion::batch_len(&children);
         let (page_id, complete) = notion::create_or_find(
             self.client.policy(),
             || Ok(self.day_page(db, day)?.map(|p| (p.id, false))),
             || {
                 self.client
                     .create_page(&db.data_source_id, &properties, &children)
-                    .map(|p| (p.id, children.len() <= notion::MAX_CHILDREN))
+                    .map(|p| (p.id, sent == children.len()))
             },
         )?;
         crate::voice_memo::pipeline::crash_point("notion-page-created");
-        if !complete {
-            self.ensure_entry(&page_id, &heading, marker, &paragraphs)?;
-        }
-        Ok(page_id)
+        let mut page = DayPage {
+            id: page_id.clone(),
+            processed: false,
+            blocks: complete.then(|| children.iter().map(Block::from_request).collect()),
+        };
+        let result = if complete {
+            Ok(())
+        } else {
+            self.ensure_entry(&mut page, &heading, marker, &paragraphs)
+        };
+        self.remember_day(day, Some(page));
+        result.map(|()| page_id)
     }
 
     /// The day's page in the Journal database (by its `date`).
@@ -256,6 +415,36 @@ impl NotionTarget {
             &json!({"property": "date", "date": {"equals": day.to_string()}}),
         )?;
         Ok(pages.into_iter().next())
+    }
+
+    /// Completes a move cut short by a crash: a heading with no paragraph after it whose
+    /// text a later heading repeats is the original left behind; it is deleted.
+    fn finish_moves(
+        &self,
+        page_id: &str,
+        mut blocks: Vec<notion::Block>,
+    ) -> Result<Vec<notion::Block>, NotionError> {
+        let mut i = 0;
+        while i < blocks.len() {
+            let b = &blocks[i];
+            let stale = b.kind == "heading_3"
+                && !b.id.is_empty()
+                && blocks.get(i + 1).is_none_or(|n| n.kind != "paragraph")
+                && blocks[i + 1..]
+                    .iter()
+                    .any(|later| later.kind == "heading_3" && later.text == b.text);
+            if stale {
+                tracing::debug!(
+                    page = page_id,
+                    "removing a heading left by an interrupted move"
+                );
+                self.client.delete_block(&b.id)?;
+                blocks.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        Ok(blocks)
     }
 
     /// The API inserts only after a block: the entry goes after the page's first block
@@ -269,13 +458,11 @@ impl NotionTarget {
         first_id: &str,
         first_heading: &str,
     ) -> Result<(), NotionError> {
-        let made = self.client.append_after(page_id, blocks, Some(first_id))?;
-        let last = made
-            .last()
-            .map(|b| b.id.clone())
-            .unwrap_or(first_id.to_string());
-        self.client
-            .append_after(page_id, &[text::heading_3(first_heading)], Some(&last))?;
+        // One insert holds the entry and the copy of the first heading, so a crash
+        // before the delete leaves only an empty duplicate, which finish_moves removes.
+        let mut all = blocks.to_vec();
+        all.push(text::heading_3(first_heading));
+        self.client.append_after(page_id, &all, Some(first_id))?;
         self.client.delete_block(first_id)
     }
 
@@ -285,7 +472,7 @@ impl NotionTarget {
     /// before it is tried again.
     fn ensure_entry(
         &self,
-        page_id: &str,
+        page: &mut DayPage,
         heading: &str,
         marker: &str,
         paragraphs: &[Value],
@@ -294,23 +481,50 @@ impl NotionTarget {
         let mut tries = 0;
         loop {
             tries += 1;
-            let blocks = self.client.children(page_id)?;
-            let (missing, after) = missing_blocks(&blocks, heading, marker, paragraphs);
+            let blocks = match page.blocks.take() {
+                Some(b) => b,
+                None => {
+                    let read = self.client.children(&page.id)?;
+                    self.finish_moves(&page.id, read)?
+                }
+            };
+            let (mut missing, mut after) = missing_blocks(&blocks, heading, marker, paragraphs);
+            // Blocks known from a batch read may lack their ids: an insert in the
+            // middle needs the page read for them.
+            let mut blocks = blocks;
+            let no_id = match &after {
+                Some(Anchor::After(id) | Anchor::BeforeFirst(id, _)) => id.is_empty(),
+                None => false,
+            };
+            if no_id {
+                blocks = self.client.children(&page.id)?;
+                blocks = self.finish_moves(&page.id, blocks)?;
+                (missing, after) = missing_blocks(&blocks, heading, marker, paragraphs);
+            }
             if missing.is_empty() {
+                page.blocks = Some(blocks);
                 return Ok(());
             }
             let sent = match &after {
+                // Inserted in the middle: the known blocks are read again next time.
                 Some(Anchor::After(a)) => self
                     .client
-                    .append_after(page_id, &missing, Some(a))
-                    .map(|_| ()),
-                Some(Anchor::BeforeFirst(id, heading)) => {
-                    self.insert_before_first(page_id, &missing, id, heading)
-                }
-                None => self.client.append(page_id, &missing),
+                    .append_after(&page.id, &missing, Some(a))
+                    .map(|_| None),
+                Some(Anchor::BeforeFirst(id, heading)) => self
+                    .insert_before_first(&page.id, &missing, id, heading)
+                    .map(|()| None),
+                None => self.client.append(&page.id, &missing).map(Some),
             };
             match sent {
-                Ok(()) => return Ok(()),
+                Ok(made) => {
+                    page.blocks = made.map(|made| {
+                        let mut blocks = blocks;
+                        blocks.extend(made);
+                        blocks
+                    });
+                    return Ok(());
+                }
                 Err(e) if e.is_retryable() && tries < policy.max_tries => {
                     tracing::debug!(error = %e, "append failed; reading the page before trying again");
                     std::thread::sleep(policy.backoff(tries + 1));
@@ -318,6 +532,114 @@ impl NotionTarget {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The batch lookup in one database, made on the first need of it in a pass: the
+    /// pages of every memo of the batch (by `source`), or, in the Journal database,
+    /// the pages of every day of the batch. Once per database per pass, even when it
+    /// fails (each memo is then looked up on its own).
+    fn look_up_batch(&self, db: &Resolved, journal: bool) {
+        let Ok(mut batch) = self.batch.lock() else {
+            return;
+        };
+        if !batch.done.insert(db.data_source_id.clone()) {
+            return;
+        }
+        let result = if journal {
+            self.look_up_days(db, &batch.days)
+        } else {
+            self.look_up_sources(db, &batch.names)
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "the batch lookup in Notion failed; each memo is looked up on its own");
+        }
+    }
+
+    fn look_up_sources(&self, db: &Resolved, names: &[String]) -> Result<(), NotionError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let pages = self
+            .client
+            .query_any(&db.data_source_id, "source", "rich_text", names)?;
+        let mut found: HashMap<(String, String), Vec<Page>> = names
+            .iter()
+            .map(|n| ((db.data_source_id.clone(), n.clone()), Vec::new()))
+            .collect();
+        for p in pages {
+            let source = p
+                .properties
+                .get("source")
+                .map(|v| text::plain(&v["rich_text"]))
+                .unwrap_or_default();
+            if let Some(list) = found.get_mut(&(db.data_source_id.clone(), source)) {
+                list.push(p);
+            }
+        }
+        if let Ok(mut m) = self.by_source.lock() {
+            m.extend(found);
+        }
+        Ok(())
+    }
+
+    fn look_up_days(&self, db: &Resolved, days: &[NaiveDate]) -> Result<(), NotionError> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+        let pages = self
+            .client
+            .query_any(&db.data_source_id, "date", "date", &wanted)?;
+        let mut known: HashMap<NaiveDate, Option<DayPage>> =
+            days.iter().map(|d| (*d, None)).collect();
+        for p in pages {
+            let Some(day) = p
+                .properties
+                .get("date")
+                .and_then(|d| d["date"]["start"].as_str())
+                .and_then(|s| s.get(..10))
+                .and_then(|s| s.parse::<NaiveDate>().ok())
+            else {
+                continue;
+            };
+            if let Some(slot @ None) = known.get_mut(&day) {
+                *slot = Some(DayPage {
+                    processed: p.checkbox("processed"),
+                    id: p.id,
+                    blocks: None,
+                });
+            }
+        }
+        if let Ok(mut m) = self.days.lock() {
+            for (day, page) in known {
+                m.entry(day).or_insert(page);
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything a memo writes, with the databases `dbs`.
+    fn sync_with(
+        &self,
+        dbs: &Databases,
+        w: &mut Written<'_, '_>,
+        org: &Organization,
+        previous: &Outputs,
+    ) -> Result<(), Fail> {
+        let memo = w.memo;
+        let todos: Vec<PageSpec> = org
+            .todos
+            .iter()
+            .map(|t| todo_page(&dbs.todos, memo, t))
+            .collect();
+        self.sync_pages(w, &dbs.todos, &todos, &previous.todos, |o| &mut o.todos)?;
+        let notes: Vec<PageSpec> = org
+            .notes
+            .iter()
+            .map(|n| note_page(&dbs.notes, memo, n))
+            .collect();
+        self.sync_pages(w, &dbs.notes, &notes, &previous.notes, |o| &mut o.notes)?;
+        self.sync_journal(w, &dbs.journal, &org.journal, &previous.journal)
     }
 }
 
@@ -330,6 +652,22 @@ impl SyncTarget for NotionTarget {
         Ok(self.databases()?.categories())
     }
 
+    fn prefetch(&self, memos: &[(String, DateTime<FixedOffset>)]) {
+        let mut names: Vec<String> = memos.iter().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        names.dedup();
+        let mut days: Vec<NaiveDate> = memos.iter().map(|(_, at)| at.date_naive()).collect();
+        days.sort();
+        days.dedup();
+        if let Ok(mut b) = self.batch.lock() {
+            *b = Batch {
+                names,
+                days,
+                done: HashSet::new(),
+            };
+        }
+    }
+
     fn sync(
         &self,
         memo: &Memo,
@@ -337,30 +675,38 @@ impl SyncTarget for NotionTarget {
         previous: &Outputs,
         progress: &mut Progress<'_>,
     ) -> Result<Outputs, ItemError> {
-        let dbs = self.databases()?;
-        let mut w = Written {
-            memo,
-            out: Outputs::default(),
-            progress,
-        };
-        let todos: Vec<PageSpec> = org
-            .todos
-            .iter()
-            .map(|t| todo_page(&dbs.todos, memo, t))
-            .collect();
-        self.sync_pages(&mut w, &dbs.todos, &todos, &previous.todos, |o| {
-            &mut o.todos
-        })?;
-        let notes: Vec<PageSpec> = org
-            .notes
-            .iter()
-            .map(|n| note_page(&dbs.notes, memo, n))
-            .collect();
-        self.sync_pages(&mut w, &dbs.notes, &notes, &previous.notes, |o| {
-            &mut o.notes
-        })?;
-        self.sync_journal(&mut w, &dbs.journal, &org.journal, &previous.journal)?;
-        Ok(w.out)
+        let mut dbs = self.databases()?;
+        let mut previous = previous.clone();
+        loop {
+            let mut w = Written {
+                memo,
+                out: Outputs::default(),
+                progress,
+            };
+            match self.sync_with(&dbs, &mut w, org, &previous) {
+                Ok(()) => return Ok(w.out),
+                Err(Fail::Item(e)) => return Err(e),
+                Err(Fail::Notion(e)) if e.is_schema_refusal() => match self.recheck(&dbs)? {
+                    Some(d) => {
+                        previous = merged(&previous, w.out);
+                        dbs = d;
+                    }
+                    None => return Err(item_error(memo, e)),
+                },
+                Err(Fail::Notion(e)) => return Err(item_error(memo, e)),
+            }
+        }
+    }
+}
+
+/// The outputs of an attempt that stopped, over those it started from (each list is
+/// the longer of the two: an attempt starts from the earlier one's and adds to it).
+fn merged(previous: &Outputs, now: Outputs) -> Outputs {
+    let longer = |a: &Vec<String>, b: Vec<String>| if b.len() >= a.len() { b } else { a.clone() };
+    Outputs {
+        todos: longer(&previous.todos, now.todos),
+        notes: longer(&previous.notes, now.notes),
+        journal: longer(&previous.journal, now.journal),
     }
 }
 
@@ -370,6 +716,7 @@ fn item_error(memo: &Memo, e: NotionError) -> ItemError {
     let msg = format!("{}: {e}", memo.name);
     match e.kind {
         notion::ErrorKind::Invalid => ItemError::permanent(msg),
+        _ if e.is_rate_limited() => ItemError::deferred(msg),
         _ => ItemError::transient(msg),
     }
 }
@@ -520,12 +867,12 @@ fn todo_page(db: &Resolved, memo: &Memo, todo: &Todo) -> PageSpec {
     PageSpec {
         title,
         properties: Value::Object(p),
-        children: Vec::new(),
+        children: text::transcript_toggles(&memo.transcript),
     }
 }
 
 /// A note: its content in the `content` property (cut at 100 pieces) and, whole, as
-/// the page's paragraphs.
+/// the page's paragraphs; then the memo's transcript in a toggle.
 fn note_page(db: &Resolved, memo: &Memo, note: &Note) -> PageSpec {
     let title = one_line(&note.title);
     let mut p = Map::new();
@@ -548,10 +895,12 @@ fn note_page(db: &Resolved, memo: &Memo, note: &Note) -> PageSpec {
         .collect();
     p.insert("tags".into(), json!({"multi_select": tags}));
     common(&mut p, memo);
+    let mut children = text::paragraphs(&note.content);
+    children.extend(text::transcript_toggles(&memo.transcript));
     PageSpec {
         title,
         properties: Value::Object(p),
-        children: text::paragraphs(&note.content),
+        children,
     }
 }
 
@@ -675,6 +1024,7 @@ mod tests {
             path: PathBuf::from("a.m4a"),
             id: "0123456789ab".into(),
             recorded_at: chrono::DateTime::parse_from_rfc3339("2026-01-14T13:54:31+01:00").unwrap(),
+            transcript: String::new(),
         };
         let e = |kind| NotionError {
             kind,
@@ -694,6 +1044,30 @@ mod tests {
             item_error(&memo, e(notion::ErrorKind::Auth)).message(),
             "a.m4a: m"
         );
+        // A rate limit is no fault of the memo's: it waits without spending an attempt.
+        let limited = NotionError {
+            status: Some(429),
+            ..e(notion::ErrorKind::Transient)
+        };
+        assert!(item_error(&memo, limited).is_deferred());
+        assert!(!item_error(&memo, e(notion::ErrorKind::Transient)).is_deferred());
+    }
+
+    #[test]
+    fn an_interrupted_attempts_outputs_are_kept_for_the_next() {
+        let prev = Outputs {
+            todos: vec!["a".into()],
+            notes: vec![],
+            journal: vec!["j#1".into()],
+        };
+        let now = Outputs {
+            todos: vec!["a".into(), "b".into()],
+            notes: vec![],
+            journal: vec![],
+        };
+        let m = merged(&prev, now);
+        assert_eq!(m.todos, ["a", "b"]);
+        assert_eq!(m.journal, ["j#1"]);
     }
 
     #[test]

@@ -101,7 +101,7 @@ fn declared_type(config: &Value) -> &str {
 }
 
 /// A database as astra uses it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Resolved {
     pub database_id: String,
     pub data_source_id: String,
@@ -112,7 +112,7 @@ pub struct Resolved {
 }
 
 /// The three databases, ready to write to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Databases {
     pub todos: Resolved,
     pub notes: Resolved,
@@ -374,6 +374,82 @@ fn complete(
         })?;
     tracing::info!(database = kind.title(), added = %added.join(", "), "added missing properties");
     Ok((updated, title_property, added))
+}
+
+/// The schema check's result kept across runs (`cache/notion-schema.json`): the three
+/// databases as [`ensure`] left them, for this server and these settings. A run
+/// that finds it needs no request before its first write; it is checked again only
+/// when Notion refuses a write for a schema reason (Notion shows a data source's
+/// `last_edited_time` only to a request for it, so a change is seen when it matters).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct CachedSchema {
+    version: u32,
+    base_url: String,
+    parent_page_id: String,
+    checked_at: chrono::DateTime<chrono::Utc>,
+    databases: Databases,
+}
+
+const CACHE_VERSION: u32 = 1;
+
+/// Whether a cached database answers for `kind` as configured: the same id, or, when
+/// none is configured, one found or made under the same parent page.
+fn cached_fits(kind: Kind, cfg: &NotionConfig, cached: &CachedSchema, r: &Resolved) -> bool {
+    match notion::normalize_id(kind.configured(cfg)) {
+        Some(id) => notion::normalize_id(&r.database_id).as_deref() == Some(id.as_str()),
+        None => {
+            !cached.parent_page_id.is_empty()
+                && notion::normalize_id(&cfg.parent_page_id).as_deref()
+                    == Some(cached.parent_page_id.as_str())
+        }
+    }
+}
+
+/// Where the schema check is kept, under the cache folder.
+pub fn cache_path(cache_dir: &Path) -> std::path::PathBuf {
+    cache_dir.join("notion-schema.json")
+}
+
+/// The databases a previous check left in `path`, when they still answer for `cfg`.
+pub fn load_cached(path: &Path, cfg: &NotionConfig) -> Option<Databases> {
+    let bytes = std::fs::read(path).ok()?;
+    let cached: CachedSchema = serde_json::from_slice(&bytes).ok()?;
+    if cached.version != CACHE_VERSION || cached.base_url != cfg.base_url.trim_end_matches('/') {
+        return None;
+    }
+    let d = &cached.databases;
+    let fits = KINDS
+        .iter()
+        .zip([&d.todos, &d.notes, &d.journal])
+        .all(|(k, r)| cached_fits(*k, cfg, &cached, r));
+    fits.then(|| cached.databases.clone())
+}
+
+/// Keeps the result of a schema check for later runs (a failure only costs a check).
+pub fn save_cached(path: &Path, cfg: &NotionConfig, databases: &Databases) {
+    let cached = CachedSchema {
+        version: CACHE_VERSION,
+        base_url: cfg.base_url.trim_end_matches('/').to_string(),
+        parent_page_id: notion::normalize_id(&cfg.parent_page_id).unwrap_or_default(),
+        checked_at: chrono::Utc::now(),
+        databases: databases.clone(),
+    };
+    let written = serde_json::to_vec_pretty(&cached)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| {
+            if let Some(dir) = path.parent() {
+                crate::fsutil::create_private_dir(dir)?;
+            }
+            crate::fsutil::atomic_write(path, &bytes, 0o600)
+        });
+    if let Err(e) = written {
+        tracing::warn!(error = %format!("{e:#}"), "could not keep the Notion schema check; it is made again next run");
+    }
+}
+
+/// Forgets the kept schema check (the next use checks Notion again).
+pub fn forget_cached(path: &Path) {
+    let _ = std::fs::remove_file(path);
 }
 
 /// Writes `[sync.notion]` keys into the config file, keeping its comments and layout
