@@ -24,6 +24,22 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `[costs]`: prices per model for `stats.cost_usd` ([`crate::costs`]).
     pub costs: crate::costs::CostsConfig,
+    pub logs: LogsConfig,
+}
+
+/// `[logs]`: how long log files and history lines are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Log files and history lines older than this are pruned, at most once a day;
+    /// 0 keeps them forever.
+    pub keep_days: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig { keep_days: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -380,6 +396,13 @@ impl Config {
 
     /// Loads the config for these paths, with `~/.astra` defaults under `ASTRA_HOME`.
     pub fn load_for(paths: &crate::paths::Paths) -> Result<Config> {
+        if paths.config_named && !paths.config.exists() {
+            return Err(usage(format!(
+                "config file {} does not exist (named by --config or ASTRA_CONFIG). Check the path, create it with `astra --config {} init`, or drop the flag to use $ASTRA_HOME/config.toml.",
+                paths.config.display(),
+                paths.config.display()
+            )));
+        }
         let mut cfg = Self::load(&paths.config)?;
         cfg.rebase_home(&paths.home);
         Ok(cfg)
@@ -411,7 +434,7 @@ impl Config {
             toml::from_str(text).map_err(|e| usage(describe_toml_error(&e, text, path)))?;
         cfg.apply_gemini_defaults();
         cfg.expand_paths();
-        cfg.validate(path)?;
+        cfg.validate(path, text)?;
         Ok(cfg)
     }
 
@@ -438,15 +461,30 @@ impl Config {
         self.sync.markdown.dir = expand_tilde(&self.sync.markdown.dir);
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |key: &str, what: &str| usage(format!("{}: [{key}] {what}", path.display()));
+    fn validate(&self, path: &Path, text: &str) -> Result<()> {
+        // `key` is "section] key" (the section without its brackets).
+        let bad = |key: &str, what: &str| {
+            let (section, key) = key.split_once("] ").unwrap_or(("", key));
+            usage(key_error(path, text, section, key, what))
+        };
         for job in crate::jobs::JOBS {
             let schedule = self.job(job).schedule;
             if let Err(e) = crate::schedule::CronSchedule::parse(&schedule) {
-                return Err(usage(format!(
-                    "{}: [jobs.{}] schedule = \"{schedule}\": {e:#}. Use 5 cron fields (minute hour day month weekday), e.g. \"*/5 * * * *\"",
-                    path.display(),
-                    job.name
+                let why = e.to_string();
+                let why = why
+                    .strip_prefix(&format!("bad cron expression {:?}: ", schedule.trim()))
+                    .unwrap_or(&why);
+                let table = [job.name, job.program]
+                    .into_iter()
+                    .map(|n| format!("jobs.{n}"))
+                    .find(|t| key_line(text, t, "schedule").is_some())
+                    .unwrap_or(format!("jobs.{}", job.name));
+                return Err(usage(key_error(
+                    path,
+                    text,
+                    &table,
+                    "schedule",
+                    &format!("= \"{schedule}\" is not a cron expression: {why}"),
                 )));
             }
         }
@@ -455,9 +493,13 @@ impl Config {
                 let hint = nearest(name, &crate::jobs::all_names())
                     .map(|n| format!("; did you mean [jobs.{n}]?"))
                     .unwrap_or_default();
+                let line = text
+                    .lines()
+                    .position(|l| header(l.trim()).as_deref() == Some(&format!("jobs.{name}")))
+                    .map(|i| i + 1);
                 return Err(usage(format!(
-                    "{}: [jobs.{name}] is not a job astra knows (jobs: {}){hint}",
-                    path.display(),
+                    "{}[jobs.{name}] is not a job astra knows (jobs: {}){hint}",
+                    location(path, line, None),
                     crate::jobs::JOBS
                         .iter()
                         .map(|j| j.name)
@@ -503,7 +545,7 @@ impl Config {
             check_base_url(&self.organization.base_url)
                 .map_err(|what| bad("organization] base_url", &what))?;
         }
-        self.validate_journal(path)?;
+        self.validate_journal(path, text)?;
         crate::costs::validate(&self.costs, path)?;
         self.validate_gemini(path)?;
         Ok(())
@@ -511,9 +553,8 @@ impl Config {
 }
 
 impl Config {
-    fn validate_journal(&self, path: &Path) -> Result<()> {
-        let bad =
-            |key: &str, what: String| usage(format!("{}: [journal] {key} {what}", path.display()));
+    fn validate_journal(&self, path: &Path, text: &str) -> Result<()> {
+        let bad = |key: &str, what: String| usage(key_error(path, text, "journal", key, &what));
         let j = &self.journal;
         if j.summary_provider == SummaryProvider::Openai {
             let url = self.journal_llm().base_url;
@@ -605,9 +646,9 @@ fn check_base_url(url: &str) -> Result<(), String> {
 }
 
 /// Turns a TOML/serde error into one message: file, line, the key, what is wrong and,
-/// for an unknown key, the nearest known one.
+/// for an unknown key, the nearest known one (or the section it belongs in).
 fn describe_toml_error(e: &toml::de::Error, text: &str, path: &Path) -> String {
-    let msg = e.message().trim();
+    let msg = e.message().trim().replace('\n', " ");
     let (line_no, line_text) = match e.span() {
         Some(span) => {
             let start = span.start.min(text.len());
@@ -623,50 +664,193 @@ fn describe_toml_error(e: &toml::de::Error, text: &str, path: &Path) -> String {
         None => (None, String::new()),
     };
     let section = line_no.and_then(|n| section_of_line(text, n));
-    let mut out = format!("{}", path.display());
-    if let Some(n) = line_no {
-        out.push_str(&format!(" line {n}"));
-    }
-    if let Some(s) = &section {
-        out.push_str(&format!(" in [{s}]"));
-    }
-    out.push_str(": ");
+    let mut out = location(path, line_no, section.as_deref());
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let names = backticked(rest);
         let unknown = names.first().cloned().unwrap_or_default();
+        let known = &names[1.min(names.len())..];
         out.push_str(&format!("unknown key `{unknown}`"));
-        if let Some(near) = nearest(&unknown, &names[1.min(names.len())..]) {
+        let homes: Vec<String> = template_sections_of(&unknown)
+            .into_iter()
+            .filter(|h| Some(h) != section.as_ref())
+            .collect();
+        if !homes.is_empty() {
+            let homes: Vec<String> = homes.iter().map(|h| format!("[{h}]")).collect();
+            out.push_str(&format!("; `{unknown}` belongs in {}", homes.join(" or ")));
+        } else if let Some(near) = nearest(&unknown, known) {
             out.push_str(&format!("; did you mean `{near}`?"));
-        } else if names.len() > 1 {
-            out.push_str(&format!("; known keys: {}", names[1..].join(", ")));
+        } else if !known.is_empty() {
+            out.push_str(&format!("; known keys: {}", known.join(", ")));
         }
     } else if let Some(rest) = msg.strip_prefix("unknown variant ") {
         let names = backticked(rest);
         let value = names.first().cloned().unwrap_or_default();
+        let key = line_text.split('=').next().unwrap_or("").trim();
         out.push_str(&format!(
-            "`{line_text}`: \"{value}\" is not one of {}",
+            "{key} = \"{value}\" is not one of {}",
             names[1.min(names.len())..].join(", ")
         ));
+    } else if let Some(wanted) = msg.rsplit_once(", expected ").map(|(_, w)| w) {
+        out.push_str(&wrong_type(&line_text, section.as_deref(), wanted));
     } else {
         if !line_text.is_empty() {
             out.push_str(&format!("`{line_text}`: "));
         }
-        out.push_str(msg);
+        out.push_str(&msg);
     }
-    out.push_str(". Fix the file (see `astra init` for a commented example) or move it aside to use the defaults.");
+    let end = if out.ends_with(['?', '.']) { " " } else { ". " };
+    out.push_str(end);
+    out.push_str("Fix the file (see `astra init` for a commented example) or move it aside to use the defaults.");
     out
+}
+
+/// `path line N in [section]: ` (the parts that are known).
+fn location(path: &Path, line_no: Option<usize>, section: Option<&str>) -> String {
+    let mut out = format!("{}", path.display());
+    if let Some(n) = line_no {
+        out.push_str(&format!(" line {n}"));
+    }
+    if let Some(s) = section.filter(|s| !s.is_empty()) {
+        out.push_str(&format!(" in [{s}]"));
+    }
+    out.push_str(": ");
+    out
+}
+
+/// A value of the wrong type, said in the config's words (not Rust's), with an example.
+fn wrong_type(line_text: &str, section: Option<&str>, wanted: &str) -> String {
+    let (key, value) = line_text
+        .split_once('=')
+        .map(|(k, v)| (k.trim(), strip_comment(v.trim())))
+        .unwrap_or((line_text, ""));
+    let kind = match wanted {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" | "a borrowed string" => "text in quotes",
+        "a sequence" => "a list of strings",
+        other => other,
+    };
+    let example = if wanted == "a sequence" && value.starts_with('"') {
+        // `command = "pocketsphinx single {input_wav}"`: the same words as a list.
+        let words: Vec<String> = value
+            .trim_matches('"')
+            .split_whitespace()
+            .map(|w| format!("\"{w}\""))
+            .collect();
+        Some(format!("[{}]", words.join(", ")))
+    } else {
+        template_example(section.unwrap_or(""), key)
+    };
+    let mut out = if value.is_empty() {
+        format!("{key} is not {kind}")
+    } else {
+        format!("{key} = {value} is not {kind}")
+    };
+    if let Some(ex) = example {
+        out.push_str(&format!("; write e.g. {key} = {ex}"));
+    }
+    out
+}
+
+/// A TOML value without a trailing `# comment` (outside quotes).
+fn strip_comment(v: &str) -> &str {
+    let mut in_str = false;
+    for (i, c) in v.char_indices() {
+        match c {
+            '"' => in_str = !in_str,
+            '#' if !in_str => return v[..i].trim_end(),
+            _ => {}
+        }
+    }
+    v
+}
+
+/// A message about `[section] key` with the line it is on: `path line N: [section]
+/// key what`.
+fn key_error(path: &Path, text: &str, section: &str, key: &str, what: &str) -> String {
+    let line_no = key_line(text, section, key.split(' ').next().unwrap_or(key));
+    format!("{}[{section}] {key} {what}", location(path, line_no, None))
+}
+
+/// The line (1-based) where `key` is set in `[section]`.
+fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if let Some(h) = header(l) {
+            current = h;
+        } else if current == section
+            && l.split('=').next().map(|k| k.trim().trim_matches('"')) == Some(key)
+            && l.contains('=')
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The table name of a `[table]` or `[[table]]` header line.
+fn header(line: &str) -> Option<String> {
+    line.strip_prefix('[')
+        .and_then(|r| r.split(']').next())
+        .map(|s| s.trim_matches('[').trim().to_string())
+}
+
+/// Each `(section, key, value)` the commented template (`astra init`) shows, its
+/// commented-out lines included: where a key belongs, and an example of its value.
+fn template_keys() -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    for l in crate::init::DEFAULT_CONFIG.lines() {
+        let l = l.trim().trim_start_matches('#').trim();
+        if let Some(h) = header(l) {
+            section = h;
+        } else if let Some((k, v)) = l.split_once('=') {
+            let k = k.trim();
+            if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                out.push((
+                    section.clone(),
+                    k.to_string(),
+                    strip_comment(v.trim()).to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The sections whose key `key` is.
+fn template_sections_of(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (s, k, _) in template_keys() {
+        if k == key && !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The template's value for `[section] key` (a non-empty list preferred).
+fn template_example(section: &str, key: &str) -> Option<String> {
+    let values: Vec<String> = template_keys()
+        .into_iter()
+        .filter(|(s, k, _)| s == section && k == key)
+        .map(|(_, _, v)| v)
+        .collect();
+    values
+        .iter()
+        .find(|v| *v != "[]" && *v != "\"\"")
+        .or(values.first())
+        .cloned()
 }
 
 /// The `[table]` header in force at line `line_no` (1-based).
 fn section_of_line(text: &str, line_no: usize) -> Option<String> {
     text.lines()
         .take(line_no)
-        .filter_map(|l| {
-            let l = l.trim();
-            l.strip_prefix('[')
-                .and_then(|r| r.split(']').next())
-                .map(|s| s.trim_matches('[').trim().to_string())
-        })
+        .filter_map(|l| header(l.trim()))
         .last()
 }
 
@@ -848,7 +1032,10 @@ mod tests {
     fn wrong_type_names_the_line() {
         let e = err("[voice_memo]\nsettle_seconds = \"ten\"\n");
         assert!(e.contains("line 2"), "{e}");
-        assert!(e.contains("settle_seconds = \"ten\""), "{e}");
+        assert!(
+            e.contains("settle_seconds = \"ten\" is not a whole number (0 or more)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -874,7 +1061,7 @@ mod tests {
     fn a_bad_schedule_is_refused_at_load() {
         let e = err("[jobs.journal]\nschedule = \"at nine\"\n");
         assert!(
-            e.contains("[jobs.journalProcessing] schedule = \"at nine\""),
+            e.contains("line 2: [jobs.journal] schedule = \"at nine\" is not a cron expression"),
             "{e}"
         );
     }
@@ -1012,5 +1199,83 @@ mod tests {
         assert!(e.contains("[transcription] min_confidence"), "{e}");
         let e = err("[organization]\nprovider = \"gemini\"\nbase_url = \"googleapis\"\n");
         assert!(e.contains("[organization] base_url"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod wording {
+    use super::*;
+
+    /// Bad configs and the exact message each gets: file, line, section, key, what is
+    /// wrong in the config's words (never Rust's type names), and what to write instead.
+    #[test]
+    fn bad_configs_and_their_messages() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[voice_memo]\nconcurrency = 0\n",
+                "line 2: [voice_memo] concurrency must be at least 1 (default 4)",
+            ),
+            (
+                "[voice_memo]\ninboxx = \"/tmp\"\n",
+                "line 2 in [voice_memo]: unknown key `inboxx`; did you mean `inbox`? Fix the file (see `astra init` for a commented example) or move it aside to use the defaults.",
+            ),
+            (
+                "[voice_memo]\nsettle_seconds = \"ten\"\n",
+                "line 2 in [voice_memo]: settle_seconds = \"ten\" is not a whole number (0 or more); write e.g. settle_seconds = 10.{FIX}",
+            ),
+            (
+                "[voice_memo]\nconcurrency = -1\n",
+                "line 2 in [voice_memo]: concurrency = -1 is not a whole number (0 or more); write e.g. concurrency = 4.{FIX}",
+            ),
+            (
+                "[transcription]\ncommand = \"pocketsphinx single {input_wav}\"\n",
+                "line 2 in [transcription]: command = \"pocketsphinx single {input_wav}\" is not a list of strings; write e.g. command = [\"pocketsphinx\", \"single\", \"{input_wav}\"].{FIX}",
+            ),
+            (
+                "command = [\"whisper-cli\", \"{input_wav}\"]\n",
+                "line 1: unknown key `command`; `command` belongs in [transcription].{FIX}",
+            ),
+            (
+                "[voice_memo]\nmodel = \"x\"\n",
+                "line 2 in [voice_memo]: unknown key `model`; `model` belongs in [transcription] or [organization] or [journal].{FIX}",
+            ),
+            (
+                "[jobs.journal]\nschedule = \"at nine\"\n",
+                "line 2: [jobs.journal] schedule = \"at nine\" is not a cron expression: it has 2 fields, not 5 or 6. Use 5 fields (minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\"), 6 with seconds first, or @hourly/@daily/@weekly/@monthly/@yearly",
+            ),
+            (
+                "[jobs.voiceMemo]\nenabled = \"yes\"\n",
+                "line 2 in [jobs.voiceMemo]: enabled = \"yes\" is not true or false; write e.g. enabled = true.{FIX}",
+            ),
+            (
+                "[voice_memo]\nextensions = []\n",
+                "line 2: [voice_memo] extensions is empty: list the audio extensions to pick up, e.g. [\"m4a\", \"wav\"]",
+            ),
+            (
+                "[journal]\ntime_zone = \"Mars/Olympus\"\n",
+                "line 2: [journal] time_zone = \"Mars/Olympus\" is not a time zone name; use an IANA name such as \"Europe/Paris\", or \"\" for the system's",
+            ),
+            (
+                "[transcription]\nresponse_format = \"xml\"\n",
+                "line 2: [transcription] response_format = \"xml\" is not one of json, text, verbose_json, srt, vtt",
+            ),
+            (
+                "[voice_memo]\narchive_mode = \"shred\"\n",
+                "line 2 in [voice_memo]: archive_mode = \"shred\" is not one of copy, move, none.{FIX}",
+            ),
+            (
+                "[jobs.voiceMemos]\nenabled = false\n",
+                "line 1: [jobs.voiceMemos] is not a job astra knows (jobs: voiceMemo, journalProcessing); did you mean [jobs.voiceMemo]?",
+            ),
+        ];
+        const FIX: &str = " Fix the file (see `astra init` for a commented example) or move it aside to use the defaults.";
+        for (text, want) in cases {
+            let got = format!(
+                "{:#}",
+                Config::parse(text, Path::new("/h/config.toml")).unwrap_err()
+            );
+            let want = format!("/h/config.toml {}", want.replace("{FIX}", FIX));
+            assert_eq!(got, want, "config:\n{text}");
+        }
     }
 }

@@ -21,7 +21,12 @@ provider = "auto"                 # auto | apple | sidecar | command | openai | 
                                   # beside the audio, else `command` when set, else openai when
                                   # its key is in the environment, else whisper (built in, offline)
 command = []                      # argv, no shell; {input} {input_wav} {output_base}
-# command = ["whisper-cli", "-m", "ggml-base.en.bin", "-f", "{input_wav}", "-otxt", "-of", "{output_base}"]
+# A local recognizer, e.g. whisper.cpp's whisper-cli (brew install whisper-cpp) with a
+# ggml model; give the program's absolute path when cron's PATH does not have it:
+# provider = "command"
+# command = ["whisper-cli", "-m", "/path/to/ggml-base.en.bin", "-f", "{input_wav}", "-otxt", "-of", "{output_base}"]
+# or pocketsphinx (apt install pocketsphinx):
+# command = ["pocketsphinx", "single", "{input_wav}"]
 command_timeout_seconds = 900     # also the limit for each ffmpeg step
 base_url = "https://api.openai.com/v1"   # any OpenAI-compatible server (Groq, whisper.cpp, LocalAI…);
                                   # with provider = "gemini" these three, left as they are, mean Gemini's:
@@ -63,6 +68,25 @@ summary_provider = "extractive"   # extractive (offline: the day's most represen
 # api_key_env = ""
 time_zone = ""                    # the zone in which a day ends, e.g. "Europe/Paris"; "" = the system's
 weekly_review_day = "sunday"      # Journal/YYYY-Www.md on this weekday; "" = no weekly review
+
+[alerts]                          # where to say that a job failed or recovered; each *_env key
+                                  # names the environment variable holding the URL (never the URL)
+slack_webhook_env = ""            # e.g. "SLACK_WEBHOOK_URL"
+discord_webhook_env = ""          # e.g. "DISCORD_WEBHOOK_URL"
+webhook_env = ""                  # a generic JSON POST
+healthcheck_url_env = ""          # a healthchecks.io-style ping URL: /start, success, /fail
+throttle_minutes = 60             # at most one alert per job in this time, recoveries always
+# email_to = ["me@example.com"]   # email alerts (empty: none)
+# email_from = "astra@example.com"
+# smtp_host = "smtp.example.com"
+# smtp_port = 587
+# smtp_tls = "starttls"           # starttls | tls | none
+# smtp_username_env = "SMTP_USERNAME"
+# smtp_password_env = "SMTP_PASSWORD"
+
+[logs]
+keep_days = 30                    # log files and history lines older than this are pruned, at most
+                                  # once a day (0: keep forever); idle runs of past days become one line a day
 
 # [secrets]                      # keys: the environment, then the OS keychain, then
 #                                 # $ASTRA_HOME/secrets.env (`astra secrets set NAME`), then:
@@ -114,5 +138,32 @@ mod tests {
             c.transcription.download_models,
             d.transcription.download_models
         );
+        assert_eq!(c.alerts.throttle_minutes, d.alerts.throttle_minutes);
+    }
+
+    /// The template shows a local recognizer and the alerts, commented so that the
+    /// defaults stay the defaults; uncommented, the examples parse.
+    #[test]
+    fn the_template_shows_a_recognizer_and_alerts() {
+        let t = super::DEFAULT_CONFIG;
+        assert!(t.contains("\n[alerts]"), "an [alerts] section");
+        assert!(
+            t.contains("# command = [\"whisper-cli\""),
+            "a whisper example"
+        );
+        let example = |start: &str| {
+            let line = t.lines().find(|l| l.starts_with(start)).unwrap();
+            line.trim_start_matches("# ").to_string()
+        };
+        let text = format!(
+            "[transcription]\n{}\n{}\n[alerts]\n{}\n{}\n",
+            example("# provider = \"command\""),
+            example("# command = [\"whisper-cli\""),
+            example("# email_to"),
+            example("# smtp_tls"),
+        );
+        let c = crate::config::Config::parse(&text, std::path::Path::new("c")).unwrap();
+        assert_eq!(c.transcription.command[0], "whisper-cli");
+        assert_eq!(c.alerts.email_to, ["me@example.com"]);
     }
 }

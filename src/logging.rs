@@ -210,6 +210,30 @@ fn ours(level: LevelFilter) -> tracing_subscriber::filter::Targets {
         .with_default(level.min(LevelFilter::WARN))
 }
 
+/// The day a log file covers: from its rotated name (`voice-memo.log.2026-01-02`, the
+/// end of that day), else its modification time.
+pub fn file_date(path: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    if let Some(d) = name
+        .rsplit('.')
+        .next()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    {
+        return d.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
+    }
+    std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from)
+}
+
+/// Colour on stderr only at a terminal, and not when `NO_COLOR` is set to anything
+/// non-empty (<https://no-color.org>): cron mails and pipes get plain text.
+pub fn colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 pub fn stderr_level(verbose: u8, quiet: bool) -> LevelFilter {
     match (quiet, verbose) {
         (true, _) => LevelFilter::OFF,
@@ -239,6 +263,10 @@ pub fn init(
     }
     let stderr = tfmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .without_time()
         .with_target(false)
         .with_filter(ours(stderr_level(verbose, quiet)));
@@ -283,4 +311,18 @@ pub fn init(
         .try_init()
         .ok();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_at_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+    }
 }

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 pub struct Paths {
     pub home: PathBuf,
     pub config: PathBuf,
+    /// The config was named (`--config` or `ASTRA_CONFIG`): it must exist. Only the
+    /// default location may be absent (then the defaults apply).
+    pub config_named: bool,
     pub state: PathBuf,
     /// `LOG_FILE` when set: every job logs to this one file instead of `logs/<job>.log`.
     pub log_file: Option<PathBuf>,
@@ -80,13 +83,15 @@ impl Paths {
 
     /// The paths under `home`, with the env overrides for config, state and log file.
     pub fn under(home: PathBuf, config_flag: Option<&Path>) -> Paths {
-        let config = config_flag
+        let named = config_flag
             .map(expand_tilde)
-            .or_else(|| env_path("ASTRA_CONFIG"))
-            .unwrap_or_else(|| home.join("config.toml"));
+            .or_else(|| env_path("ASTRA_CONFIG"));
+        let config_named = named.is_some();
+        let config = named.unwrap_or_else(|| home.join("config.toml"));
         let state = env_path("STATE_FILE").unwrap_or_else(|| home.join("state.json"));
         Paths {
             config,
+            config_named,
             state,
             log_file: env_path("LOG_FILE"),
             logs: home.join("logs"),

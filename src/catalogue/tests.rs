@@ -13,6 +13,7 @@ fn paths(dir: &Path) -> Paths {
         cache: dir.join("cache"),
         failed: dir.join("failed"),
         invalid: dir.join("invalid"),
+        config_named: false,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `astra doctor`: checks the setup — config, folders, permissions, tools, keys — and
-//! says what to fix. Exit 1 when any check fails.
+//! says what to fix. Exit 1 when any check fails; warnings (a schedule not installed
+//! yet, no `crontab` program) are shown and counted but leave the exit code 0.
 use super::Ctx;
 use super::output::{self, Artifact};
 use crate::config::{ArchiveMode, Config, SyncTarget, TranscriptionProvider};
@@ -10,13 +11,26 @@ use std::path::Path;
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {}
 
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    /// Worth doing, but nothing is broken: does not change the exit code.
+    Warning,
+    Failed,
+}
+
 /// One check's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub name: String,
+    /// False only for a failure (a warning is ok).
     pub ok: bool,
+    /// `ok`, `warning` or `failed`.
+    pub status: Level,
     pub detail: String,
-    /// What to do when it failed.
+    /// What to do when it failed or warned.
     pub fix: Option<String>,
 }
 
@@ -25,6 +39,7 @@ impl Check {
         Check {
             name: name.into(),
             ok: true,
+            status: Level::Ok,
             detail: detail.into(),
             fix: None,
         }
@@ -33,6 +48,16 @@ impl Check {
         Check {
             name: name.into(),
             ok: false,
+            status: Level::Failed,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            ok: true,
+            status: Level::Warning,
             detail: detail.into(),
             fix: Some(fix.into()),
         }
@@ -41,19 +66,28 @@ impl Check {
 
 pub fn run(ctx: &Ctx, _args: DoctorArgs) -> Result<u8> {
     let checks = checks(ctx);
-    let failed = checks.iter().filter(|c| !c.ok).count();
+    let count = |l: Level| checks.iter().filter(|c| c.status == l).count();
+    let (failed, warnings) = (count(Level::Failed), count(Level::Warning));
     if ctx.json {
-        let data = serde_json::json!({"checks": checks, "total": checks.len(), "failed": failed});
+        let data = serde_json::json!({"checks": checks, "total": checks.len(), "failed": failed, "warnings": warnings});
         output::json(&data, Artifact::Table, "astra doctor");
     } else {
         for c in &checks {
-            let mark = if c.ok { "✓" } else { "✗" };
+            let mark = match c.status {
+                Level::Ok => "✓",
+                Level::Warning => "!",
+                Level::Failed => "✗",
+            };
             println!("{mark} {}: {}", c.name, c.detail);
             if let Some(fix) = &c.fix {
                 println!("    → {fix}");
             }
         }
-        println!("{} checks, {failed} failed", checks.len());
+        let plural = if warnings == 1 { "" } else { "s" };
+        println!(
+            "{} checks, {failed} failed, {warnings} warning{plural}",
+            checks.len()
+        );
     }
     Ok(if failed > 0 {
         crate::exit::FAILED
@@ -86,7 +120,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
     };
     out.push(home_check(ctx));
     out.push(state_check(ctx));
-    out.push(inbox_check(&cfg));
+    out.push(inbox_check(&cfg, &ctx.paths.home));
     if cfg.voice_memo.archive_mode != ArchiveMode::None {
         out.push(writable_check(
             "archive",
@@ -241,11 +275,11 @@ fn openai_check(what: &str, base_url: &str, key_env: &str) -> Check {
             &name,
             format!("{host} reachable (HTTP {} on /models)", r.status().as_u16()),
         ),
-        Err(e) => Check::fail(
-            &name,
-            format!("{host}: {}", e.without_url()),
-            "check base_url and your network",
-        ),
+        Err(e) => {
+            let why = crate::clients::http::connection_error(e);
+            let (what, check) = why.split_once("; check ").unwrap_or((&why, "base_url"));
+            Check::fail(&name, what, format!("check {check}"))
+        }
     }
 }
 
@@ -257,7 +291,7 @@ fn notion_checks(n: &crate::config::NotionConfig) -> Vec<Check> {
             "notion",
             format!("{} is not set", n.token_env),
             format!(
-                "astra secrets set {} (your integration's token)",
+                "astra secrets set {} (your integration's token, ntn_…)",
                 n.token_env
             ),
         )];
@@ -338,19 +372,31 @@ fn schedule_checks(ctx: &Ctx, cfg: &Config) -> Vec<Check> {
                         format!("astra schedule install --{}", backend.name()),
                     ),
                     (true, _) => Check::pass(&name, format!("installed in {}", backend.name())),
-                    (false, _) => Check::fail(
+                    // Runs by hand still work: a step to take, not a fault.
+                    (false, _) => Check::warn(
                         &name,
-                        format!("not installed in {}", backend.name()),
+                        format!(
+                            "not installed in {}: it runs only when you start it",
+                            backend.name()
+                        ),
                         format!("astra schedule install --{}", backend.name()),
                     ),
                 });
             }
         }
+        Err(_) if backend == Backend::Cron && !on_path("crontab") => out.push(Check::warn(
+            "schedules",
+            "no `crontab` program on PATH: jobs run only when you start them",
+            "install cron (apt install cron / dnf install cronie), then astra schedule install --cron",
+        )),
         Err(e) => out.push(Check::fail(
             "schedules",
             format!("{e:#}"),
             "astra schedule print shows what would be installed",
         )),
+    }
+    if let Some(voice_memo) = enabled.iter().find(|j| j.name == "voiceMemo") {
+        out.extend(scheduled_tools_checks(cfg, backend, voice_memo.program));
     }
     for job in enabled {
         if let Ok(status) = super::jobs::job_status(ctx, job)
@@ -407,26 +453,27 @@ fn state_check(ctx: &Ctx) -> Check {
     }
 }
 
-fn inbox_check(cfg: &Config) -> Check {
+fn inbox_check(cfg: &Config, home: &Path) -> Check {
     let inbox = &cfg.voice_memo.inbox;
-    let apple = inbox
-        .to_string_lossy()
-        .contains("group.com.apple.VoiceMemos");
+    // The first run creates an inbox under ASTRA_HOME (the default one).
+    if !inbox.exists() && inbox.starts_with(home) {
+        return match writable_check("inbox", inbox, "[voice_memo] inbox") {
+            c if c.ok => Check::pass(
+                "inbox",
+                format!("{} (will be created by the first run)", inbox.display()),
+            ),
+            c => c,
+        };
+    }
     match std::fs::read_dir(inbox) {
         Ok(entries) => Check::pass(
             "inbox",
             format!("{} ({} entries)", inbox.display(), entries.count()),
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && apple => Check::fail(
-            "inbox",
-            format!("{}: permission denied", inbox.display()),
-            "give Full Disk Access to the program that runs astra (System Settings → Privacy & Security → Full Disk Access: Terminal, cron, or launchd's agent)",
-        ),
-        Err(e) => Check::fail(
-            "inbox",
-            format!("{}: {e}", inbox.display()),
-            "create the folder, or set [voice_memo] inbox in config.toml",
-        ),
+        Err(e) => {
+            let (what, fix) = crate::voice_memo::watch::inbox_problem(inbox, &e);
+            Check::fail("inbox", what, fix)
+        }
     }
 }
 
@@ -437,7 +484,11 @@ fn writable_check(name: &str, dir: &Path, key: &str) -> Check {
     match std::fs::write(&probe, b"") {
         Ok(()) => {
             let _ = std::fs::remove_file(&probe);
-            Check::pass(name, format!("{} writable", dir.display()))
+            if dir.exists() {
+                Check::pass(name, format!("{} writable", dir.display()))
+            } else {
+                Check::pass(name, format!("{} (will be created)", dir.display()))
+            }
         }
         Err(e) => Check::fail(
             name,
@@ -445,6 +496,78 @@ fn writable_check(name: &str, dir: &Path, key: &str) -> Check {
             format!("make it writable, or set {key} in config.toml"),
         ),
     }
+}
+
+/// The programs the config names that are looked up on PATH.
+fn named_tools(cfg: &Config) -> Vec<String> {
+    let t = &cfg.transcription;
+    let mut out = Vec::new();
+    if let Some(p) = t.command.first().filter(|p| !p.contains('/')) {
+        out.push(p.clone());
+    }
+    if t.command.iter().any(|a| a.contains("{input_wav}")) {
+        out.push("ffmpeg".into());
+    }
+    out
+}
+
+/// Whether `program` is a file in one of `path`'s folders.
+fn in_path(program: &str, path: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The scheduled run's PATH against this shell's, for each tool the config names: one
+/// found here but not there works by hand and fails under the scheduler.
+fn scheduled_tools_checks(
+    cfg: &Config,
+    backend: crate::schedule::install::Backend,
+    program: &str,
+) -> Vec<Check> {
+    let tools = named_tools(cfg);
+    if tools.is_empty() {
+        return Vec::new();
+    }
+    let Some(scheduled) = crate::schedule::install::scheduled_path(backend, program) else {
+        return Vec::new();
+    };
+    let here = std::env::var("PATH").unwrap_or_default();
+    tools
+        .iter()
+        .map(|tool| {
+            let name = format!("scheduled {tool}");
+            match (in_path(tool, &here), in_path(tool, &scheduled)) {
+                (_, Some(p)) => Check::pass(
+                    &name,
+                    format!("{} on the PATH {} runs with", p.display(), backend.name()),
+                ),
+                (Some(p), None) => Check::fail(
+                    &name,
+                    format!(
+                        "found here ({}) but not on the PATH {} runs {program} with ({scheduled})",
+                        p.display(),
+                        backend.name()
+                    ),
+                    format!(
+                        "astra schedule install --{} (writes this shell's PATH into the schedule), or give its absolute path in config.toml",
+                        backend.name()
+                    ),
+                ),
+                (None, None) => Check::fail(
+                    &name,
+                    format!("not found here nor on the PATH {} runs with", backend.name()),
+                    "install it, or give its absolute path in config.toml",
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Whether `program` is a file in one of PATH's folders.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// Whether `program` runs (found on PATH).
@@ -473,9 +596,8 @@ fn transcriber_checks(cfg: &Config) -> Vec<Check> {
         });
     }
     if let Some(program) = t.command.first() {
-        let found = Path::new(program).is_absolute() && Path::new(program).exists()
-            || std::env::var_os("PATH")
-                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+        let found =
+            Path::new(program).is_absolute() && Path::new(program).exists() || on_path(program);
         out.push(if found {
             Check::pass("transcriber", format!("command `{program}`"))
         } else {

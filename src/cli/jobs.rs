@@ -35,7 +35,36 @@ pub enum JobsCommand {
         /// One after another (default: all at once).
         #[arg(long)]
         sequential: bool,
+        /// Wait for each run and print its result (the default).
+        #[arg(long, conflicts_with = "no_wait")]
+        wait: bool,
+        /// Start the runs detached and return at once (`astra jobs logs --job NAME
+        /// --follow` to watch one).
+        #[arg(long)]
+        no_wait: bool,
     },
+    /// A run's log lines, readable (`--json`: the JSON lines as they are); the last
+    /// run by default.
+    #[command(
+        after_help = "Examples:\n  astra jobs logs                      the last run's lines\n  astra jobs logs --job journal -n 20\n  astra jobs logs 01JGX… --json        one run's JSON lines\n  astra jobs logs --job voice-memo --follow"
+    )]
+    Logs {
+        /// The run (its `run_id` from `astra jobs history --json`).
+        #[arg(conflicts_with = "job")]
+        run_id: Option<String>,
+        /// The last run of this job.
+        #[arg(long)]
+        job: Option<String>,
+        /// Only the last N lines.
+        #[arg(short = 'n', long = "lines")]
+        lines: Option<usize>,
+        /// Keep printing new lines until the run finishes.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Stop a running job as its timeout does: SIGTERM to it (and its process group);
+    /// it saves its state and its run is recorded `interrupted`.
+    Stop { name: String },
     /// Past runs, newest first, with per-stage timings and duration percentiles.
     History {
         /// Only this job.
@@ -71,7 +100,22 @@ pub fn run(ctx: &Ctx, cmd: JobsCommand) -> Result<u8> {
             names,
             all,
             sequential,
+            no_wait,
+            ..
+        } if no_wait => start_detached(ctx, &names, all, sequential),
+        JobsCommand::Run {
+            names,
+            all,
+            sequential,
+            ..
         } => run_jobs(ctx, &names, all, sequential),
+        JobsCommand::Logs {
+            run_id,
+            job,
+            lines,
+            follow,
+        } => super::job_runs::logs(ctx, run_id.as_deref(), job.as_deref(), lines, follow),
+        JobsCommand::Stop { name } => super::job_runs::stop(ctx, &name),
         JobsCommand::History { job, status, limit } => {
             show_history(ctx, job.as_deref(), status.as_deref(), limit)
         }
@@ -207,7 +251,8 @@ pub fn job_status(ctx: &Ctx, job: &JobInfo) -> Result<Value> {
         "last_run": last.map(|r| r.started_at),
         "last_status": last.map(|r| r.status.as_str()),
         "last_error": last_error,
-        "run_count": worked.len(),
+        // A folded line stands for a day's runs with nothing to do.
+        "run_count": worked.iter().map(|r| r.stats.idle_runs.max(1)).sum::<u64>(),
         "state": job.state_shape,
     }))
 }
@@ -338,9 +383,13 @@ struct Started {
 
 fn start(ctx: &Ctx, job: &'static JobInfo) -> Result<Started> {
     let mut cmd = Command::new(program_path(job.program));
-    cmd.arg("--json")
-        .env("ASTRA_CONFIG", &ctx.paths.config)
-        .env("ASTRA_HOME", &ctx.paths.home);
+    cmd.arg("--json").env("ASTRA_HOME", &ctx.paths.home);
+    // Only a named config is passed on: the default one may be absent (defaults).
+    if ctx.paths.config_named {
+        cmd.env("ASTRA_CONFIG", &ctx.paths.config);
+    } else {
+        cmd.env_remove("ASTRA_CONFIG");
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -399,6 +448,60 @@ fn finish(s: Started) -> Value {
     })
 }
 
+/// `--no-wait`: each job started in its own session, output to the null device (its
+/// log and history keep what it did); returns at once.
+fn start_detached(ctx: &Ctx, names: &[String], all: bool, _sequential: bool) -> Result<u8> {
+    use std::os::unix::process::CommandExt;
+    let mut started = Vec::new();
+    for job in selected_jobs(ctx, names, all)? {
+        let mut cmd = Command::new(program_path(job.program));
+        cmd.env("ASTRA_HOME", &ctx.paths.home);
+        if ctx.paths.config_named {
+            cmd.env("ASTRA_CONFIG", &ctx.paths.config);
+        } else {
+            cmd.env_remove("ASTRA_CONFIG");
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {}", job.program))?;
+        started.push(json!({"job_name": job.name, "program": job.program, "pid": child.id()}));
+    }
+    if ctx.json {
+        output::json(
+            &json!({"started": started, "total": started.len()}),
+            Artifact::Table,
+            "Jobs Started",
+        );
+    } else {
+        for s in &started {
+            println!(
+                "started {} (pid {}); follow it with: astra jobs logs --job {} --follow",
+                s["program"].as_str().unwrap_or(""),
+                s["pid"],
+                s["program"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(crate::exit::OK)
+}
+
+fn selected_jobs(ctx: &Ctx, names: &[String], all: bool) -> Result<Vec<&'static JobInfo>> {
+    let cfg = ctx.config()?;
+    Ok(if all {
+        jobs::JOBS
+            .iter()
+            .copied()
+            .filter(|j| cfg.job(j).enabled)
+            .collect()
+    } else {
+        names.iter().map(|n| find_job(n)).collect::<Result<_>>()?
+    })
+}
+
 fn run_jobs(ctx: &Ctx, names: &[String], all: bool, sequential: bool) -> Result<u8> {
     let cfg = ctx.config()?;
     let selected: Vec<&'static JobInfo> = if all {
@@ -433,8 +536,10 @@ fn run_jobs(ctx: &Ctx, names: &[String], all: bool, sequential: bool) -> Result<
         let rows = results
             .iter()
             .map(|r| {
+                let name = r["job_name"].as_str().unwrap_or("");
                 vec![
-                    r["job_name"].as_str().unwrap_or("").to_string(),
+                    // The program name, as `jobs list` shows it.
+                    jobs::find(name).map_or(name, |j| j.program).to_string(),
                     r["status"].as_str().unwrap_or("").to_string(),
                     format!(
                         "{:.1}s",
@@ -474,6 +579,17 @@ fn stages_text(r: &RunResult) -> String {
         .join(" · ")
 }
 
+/// What an empty history listing says instead of an empty table.
+fn no_runs_sentence(job: Option<&JobInfo>, status: Option<&str>) -> String {
+    let of = job
+        .map(|j| format!(" of {}", j.program))
+        .unwrap_or_default();
+    match status {
+        Some(s) => format!("No {s} runs{of} in the history."),
+        None => format!("No runs{of} in the history yet: `astra jobs run` starts one."),
+    }
+}
+
 fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize) -> Result<u8> {
     let job = job.map(find_job).transpose()?;
     if let Some(s) = status
@@ -506,6 +622,10 @@ fn show_history(ctx: &Ctx, job: Option<&str>, status: Option<&str>, limit: usize
     if ctx.json {
         let data = json!({"runs": runs, "total": runs.len(), "success_rate": rate, "p50_ms": p50, "p95_ms": p95, "cost_usd": costs});
         output::json(&data, Artifact::Table, "Job History");
+        return Ok(crate::exit::OK);
+    }
+    if runs.is_empty() {
+        println!("{}", no_runs_sentence(job, status));
         return Ok(crate::exit::OK);
     }
     let rows = runs
@@ -632,19 +752,7 @@ fn set_enabled(ctx: &Ctx, name: &str, enabled: bool) -> Result<u8> {
 
 /// The date a rotated log file is from (`voice-memo.log.2026-11-27`), else its mtime.
 fn log_date(path: &std::path::Path) -> Option<DateTime<Utc>> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    if let Some(d) = name
-        .rsplit('.')
-        .next()
-        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-    {
-        return d.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
-    }
-    std::fs::metadata(path)
-        .ok()?
-        .modified()
-        .ok()
-        .map(DateTime::<Utc>::from)
+    crate::logging::file_date(path)
 }
 
 fn log_cleanup(ctx: &Ctx, days: u64, dry_run: bool) -> Result<u8> {

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod doctor;
 pub mod failed;
 pub mod init;
+pub mod job_runs;
 pub mod jobs;
 pub mod memos;
 pub mod models;
@@ -173,6 +174,12 @@ mod tests {
             "astra memos retry --status discarded",
             "astra memos retry --all",
             "astra memos search dentist crown -n 3",
+            "astra jobs logs",
+            "astra jobs logs 01JGX --json",
+            "astra jobs logs --job voice-memo -n 5 --follow",
+            "astra jobs stop voice-memo",
+            "astra jobs run voice-memo --wait",
+            "astra jobs run voice-memo --no-wait",
             "astra failed list",
             "astra failed retry a.m4a b.m4a",
             "astra failed retry --all",
@@ -210,6 +217,9 @@ mod tests {
             "astra memos retry x --all",
             "astra memos search",
             "astra memos show",
+            "astra jobs logs 01JGX --job voice-memo",
+            "astra jobs stop",
+            "astra jobs run voice-memo --wait --no-wait",
             "astra failed retry x --all",
             "astra completions tcsh",
             "astra models pull",

@@ -41,8 +41,12 @@ command prints `{"data": …, "artifact_type": "table"|"presentation_card"|"text
 - `astra memos show ID|FILE --json` → `data`: `transcript.{text,provider,model,language,segments}`, `organization`, `outputs`, `history[]` (`n`, `started_at`, `outcome`, `error`), `transcript_files`.
 - `astra memos search TEXT --json` → `data.hits[]`: `file`, `id`, `title`, `snippet` (match in `[…]`), best first; `astra memos retry ID… | --status S | --all` (any status but completed).
 - `astra jobs show voice-memo --json` → `data.failing[]`: `file`, `status`, `attempts`, `reason`.
+- `astra jobs log-cleanup --days 30 --dry-run --json` (also done daily: `[logs] keep_days`).
+- `astra jobs logs [RUN_ID | --job NAME] [-n N] [--follow] --json` → the run's JSON log lines, one a line (the last run by default).
+- `astra jobs stop NAME --json` → `data.stopped`, `data.pid`: SIGTERM, the run ends `interrupted`.
+- `astra jobs run NAME --no-wait --json` → `data.started[]`: `job_name`, `pid`; detached.
 - `astra failed list --json` → `data.items[]`: `file`, `id`, `attempts`, `last_error`; `astra failed retry ID… | --all`; `astra failed purge --dry-run`.
-- `astra doctor --json` → `data.checks[]`: `name`, `ok`, `detail`, `fix`; exit 1 when a check fails.
+- `astra doctor --json` → `data.checks[]`: `name`, `ok`, `status` (ok|warning|failed), `detail`, `fix`; `data.failed`, `data.warnings`; exit 1 only when a check failed.
 - `astra init` writes a commented config.toml; `astra init --from-env PATH --json` carries over the original astra's `.env` → `data.mapped[]`, `data.not_mapped[]`, `data.next[]`.
 - `astra secrets list --json` → `data.secrets[]`: `name`, `stored_in[]`, `in_environment`, `scheduled_runs_find_it`, `used_by` (never values); `astra secrets set NAME` reads the value from stdin; `astra secrets rm NAME`.
 - Job programs: `voice-memo --json`, `journal --json` print one run result:

@@ -220,21 +220,124 @@ fn budget_spent(resp: &Response) -> Option<Duration> {
 }
 
 fn transport(e: reqwest::Error) -> HttpError {
+    HttpError::Transport(connection_error(e))
+}
+
+/// Why a request got no answer, in one wording for every service: the host and port,
+/// the cause (refused, timed out, DNS, TLS, reset) and what to check. Never the URL's
+/// path or query (they may hold a token).
+pub fn connection_error(e: reqwest::Error) -> String {
+    let addr = e.url().map(|u| {
+        let host = u.host_str().unwrap_or("?");
+        match u.port_or_known_default() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        }
+    });
+    let timeout = e.is_timeout();
     let e = e.without_url();
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut msg = format!("{kind}: {e}");
+    let mut chain = e.to_string();
+    let mut io_kind = None;
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
-        msg.push_str(&format!(": {s}"));
+        chain.push_str(&format!(": {s}"));
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
         src = s.source();
     }
-    HttpError::Transport(msg)
+    let mut cause = classify(timeout, io_kind, &chain);
+    // A body error ("receiver is gone") hides why the connection failed: ask the
+    // network directly.
+    if cause == Cause::Other
+        && let Some(a) = &addr
+    {
+        cause = probe(a).unwrap_or(Cause::Other);
+    }
+    describe(addr.as_deref().unwrap_or("the server"), cause, &chain)
+}
+
+/// What went wrong with a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Refused,
+    TimedOut,
+    Dns,
+    Tls,
+    Reset,
+    Other,
+}
+
+fn classify(timeout: bool, io: Option<std::io::ErrorKind>, chain: &str) -> Cause {
+    use std::io::ErrorKind as K;
+    let text = chain.to_ascii_lowercase();
+    if timeout || io == Some(K::TimedOut) {
+        return Cause::TimedOut;
+    }
+    match io {
+        Some(K::ConnectionRefused) => return Cause::Refused,
+        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe) => return Cause::Reset,
+        _ => {}
+    }
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        Cause::Dns
+    } else if ["certificate", "tls", "ssl", "handshake"]
+        .iter()
+        .any(|w| text.contains(w))
+    {
+        Cause::Tls
+    } else if text.contains("connection refused") {
+        Cause::Refused
+    } else if text.contains("timed out") {
+        Cause::TimedOut
+    } else {
+        Cause::Other
+    }
+}
+
+/// A plain TCP connect to `addr` (host:port), to learn why a request failed.
+fn probe(addr: &str) -> Option<Cause> {
+    use std::net::ToSocketAddrs;
+    let Ok(mut addrs) = addr.to_socket_addrs() else {
+        return Some(Cause::Dns);
+    };
+    let sa = addrs.next()?;
+    match std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(3)) {
+        Ok(_) => None,
+        Err(e) => match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => Some(Cause::Refused),
+            std::io::ErrorKind::TimedOut => Some(Cause::TimedOut),
+            _ => None,
+        },
+    }
+}
+
+/// The one sentence: `cannot reach HOST:PORT: CAUSE; check WHAT`.
+pub fn describe(addr: &str, cause: Cause, detail: &str) -> String {
+    let (what, check) = match cause {
+        Cause::Refused => (
+            "connection refused (nothing is listening there)".to_string(),
+            "that the server is running and base_url's host and port are right",
+        ),
+        Cause::TimedOut => (
+            "timed out".to_string(),
+            "your network connection, a firewall or proxy, and that the host in base_url is right",
+        ),
+        Cause::Dns => (
+            "the host name does not resolve (DNS)".to_string(),
+            "the host name in base_url and your network or DNS",
+        ),
+        Cause::Tls => (
+            format!("the TLS handshake failed ({detail})"),
+            "the server's certificate, and that https:// is used only where the server speaks TLS",
+        ),
+        Cause::Reset => (
+            "the connection was closed before an answer".to_string(),
+            "that base_url points at the right server (http vs https, port), and try again",
+        ),
+        Cause::Other => (format!("no answer ({detail})"), "base_url and your network"),
+    };
+    format!("cannot reach {addr}: {what}; check {check}")
 }
 
 /// Sends the request `build` makes (called again for each try), retrying transient
@@ -516,6 +619,56 @@ mod tests {
         .unwrap_err();
         assert!(e.is_transient());
         assert!(!e.to_string().contains("secret-token"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "cannot reach 127.0.0.1:9: connection refused (nothing is listening there); check that the server is running and base_url's host and port are right"
+        );
+    }
+
+    #[test]
+    fn a_body_upload_to_nothing_says_refused_too() {
+        // A multipart upload's error is about the body ("receiver is gone"), not the
+        // connection: the cause is found all the same.
+        let c = client(Duration::from_secs(5));
+        let e = send(
+            &|| {
+                let part = reqwest::blocking::multipart::Part::bytes(vec![0u8; 100_000])
+                    .file_name("a.wav");
+                c.post("http://127.0.0.1:9/v1/audio/transcriptions")
+                    .multipart(reqwest::blocking::multipart::Form::new().part("file", part))
+            },
+            &fast(),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot reach 127.0.0.1:9: connection refused"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn causes_are_told_apart() {
+        use std::io::ErrorKind as K;
+        assert_eq!(classify(true, None, ""), Cause::TimedOut);
+        assert_eq!(
+            classify(false, Some(K::ConnectionRefused), ""),
+            Cause::Refused
+        );
+        assert_eq!(
+            classify(
+                false,
+                None,
+                "error sending request: client error (Connect): dns error: failed to lookup address information"
+            ),
+            Cause::Dns
+        );
+        assert_eq!(
+            classify(false, None, "invalid peer certificate: UnknownIssuer"),
+            Cause::Tls
+        );
+        assert!(describe("example.invalid:443", Cause::Dns, "").contains("(DNS)"));
     }
 
     #[test]

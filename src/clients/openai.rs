@@ -361,12 +361,8 @@ impl OpenAiClient {
     fn describe(&self, e: &HttpError, what: &str, model: &str) -> ApiError {
         let host = self.host();
         let (message, status) = match e {
-            HttpError::Transport(m) => (
-                format!(
-                    "{what} request to {host} failed: {m}; is the server running and base_url right?"
-                ),
-                None,
-            ),
+            // `m` names the host and port, the cause and what to check.
+            HttpError::Transport(m) => (format!("{what} request failed: {m}"), None),
             HttpError::Status { status, body } => {
                 let said = server_message(body);
                 let hint = self.hint(*status, model);

@@ -105,6 +105,8 @@ struct Run<'a> {
     /// Days found due or unreadable (the weekly review aside).
     days_found: u64,
     items: Vec<ItemResult>,
+    /// Why there was nothing to do, when it is worth saying (`--today` with no entry).
+    idle: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -119,6 +121,7 @@ impl<'a> Run<'a> {
             stats: Stats::default(),
             days_found: 0,
             items: Vec::new(),
+            idle: None,
         })
     }
 
@@ -238,8 +241,13 @@ impl<'a> Run<'a> {
                 day,
                 reason: Reason::Forced,
             }]),
+            Ok(Some(_)) | Ok(None) if force == Force::Today => {
+                self.idle = Some(format!(
+                    "Nothing to do: no journal entry today ({date}) yet in {location}"
+                ));
+                Ok(Vec::new())
+            }
             Ok(Some(_)) => Ok(Vec::new()),
-            Ok(None) if force == Force::Today => Ok(Vec::new()),
             Ok(None) => Err(usage(format!(
                 "--day {date}: there is no journal for that day ({location} does not exist)"
             ))),
@@ -445,7 +453,7 @@ impl<'a> Run<'a> {
             push_part(&mut msg, &format!("{} failed", self.stats.failed));
         }
         if msg.is_empty() {
-            "Nothing to do".into()
+            self.idle.clone().unwrap_or_else(|| "Nothing to do".into())
         } else {
             msg
         }

@@ -39,6 +39,10 @@ pub struct RunOptions {
     /// Print nothing on stderr, not even the summary.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Passes of `--watch`: one with nothing to do prints nothing (the watch says what
+    /// it sees instead).
+    #[arg(skip)]
+    pub idle_silent: bool,
 }
 
 /// A job's registry entry (its names, defaults).
@@ -139,7 +143,10 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
         return Ok(finish_untouched(
             id,
             opts,
-            short(RunStatus::Paused, "AUTOMATION_PAUSE is set"),
+            short(
+                RunStatus::Paused,
+                "AUTOMATION_PAUSE is set: every job stands still until it is unset",
+            ),
         ));
     }
     if !config.job(id).enabled {
@@ -252,6 +259,26 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
             }
         }
         alerts.after_run(&result);
+        // A failed upkeep costs nothing but space: logged, the run goes on.
+        match history::upkeep(
+            &paths.history,
+            &paths.logs,
+            config.logs.keep_days,
+            Utc::now(),
+        ) {
+            Ok(Some(u)) if u != history::Upkeep::default() => {
+                tracing::info!(
+                    history_lines_removed = u.history_lines_removed as u64,
+                    idle_lines_folded = u.idle_lines_folded as u64,
+                    log_files_removed = u.log_files_removed as u64,
+                    "daily upkeep of history and logs"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "daily upkeep of history and logs failed")
+            }
+        }
         if ctx.working.get().is_some() {
             record::finish(&paths, id);
         }
@@ -307,7 +334,12 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
         .open(&path)
         .with_context(|| format!("opening job lock {}", path.display()))?;
     match f.try_lock() {
-        Ok(()) => Ok(JobLock::Held(Some(f))),
+        Ok(()) => {
+            // Who holds it, for `astra jobs stop` (the lock, not the text, is what counts).
+            let _ = f.set_len(0);
+            let _ = std::io::Write::write_all(&mut &f, std::process::id().to_string().as_bytes());
+            Ok(JobLock::Held(Some(f)))
+        }
         Err(TryLockError::WouldBlock) => Ok(JobLock::Busy),
         Err(TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", path.display()))
@@ -315,12 +347,14 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
     }
 }
 
-/// Paused, disabled, skipped: print (json or a line with -v) and exit 0.
+/// Paused, disabled, skipped: print (json, and one line saying why at a terminal or
+/// with -v; nothing under cron) and exit 0.
 fn finish_untouched(id: JobId, opts: &RunOptions, result: RunResult) -> u8 {
     if opts.json {
         println!("{}", serde_json::to_string(&result).unwrap_or_default());
     }
-    if opts.verbose > 0 && !opts.quiet {
+    let at_terminal = std::io::stderr().is_terminal();
+    if (opts.verbose > 0 || at_terminal) && !opts.quiet {
         eprintln!(
             "{}: {} ({})",
             id.program,
@@ -360,6 +394,30 @@ fn first_failure(result: &RunResult) -> String {
     format!("; first failure: {} ({}): {reason}", item.file, item.status)
 }
 
+/// One item's problem: `✗ a.m4a (failed): why` (`↻` when it will be retried), the file
+/// named once even when the error starts with it.
+fn item_line(item: &ItemResult) -> String {
+    let err = item.error.as_deref().unwrap_or("");
+    let err = err
+        .strip_prefix(item.file.as_str())
+        .and_then(|r| r.strip_prefix(": "))
+        .unwrap_or(err);
+    let mark = if item.status == "retrying" {
+        "↻"
+    } else {
+        "✗"
+    };
+    format!("{mark} {} ({}): {err}", item.file, item.status)
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// The one summary line (stderr) and, with `--json`, the whole result (stdout).
 fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: bool) {
     if opts.json {
@@ -373,32 +431,30 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
     if nothing && !interactive && opts.verbose == 0 {
         return;
     }
+    if nothing && s.skipped == 0 && opts.idle_silent && opts.verbose == 0 {
+        return;
+    }
+    // At a terminal, a run with nothing to do says why in one line.
+    if nothing && s.skipped == 0 && s.failed == 0 {
+        eprintln!("{}: {}", id.program, lowercase_first(&result.message));
+        return;
+    }
     let secs = result.duration_ms as f64 / 1000.0;
     let dry = if opts.dry_run { " (dry run)" } else { "" };
     match result.status {
         RunStatus::Failed => eprintln!("{}: failed in {secs:.1}s: {}", id.program, result.message),
         _ => {
-            let mut line = format!(
-                "{}: {} new, {} done, {} failed",
-                id.program, s.found, s.processed, s.failed
+            let line = s.summary("written less than settle_seconds ago or still growing");
+            eprintln!(
+                "{}: {line} in {secs:.1}s{dry}{}",
+                id.program,
+                first_failure(result)
             );
-            if s.discarded > 0 {
-                line.push_str(&format!(", {} discarded", s.discarded));
-            }
-            if s.skipped > 0 {
-                line.push_str(&format!(", {} waiting", s.skipped));
-            }
-            eprintln!("{line} in {secs:.1}s{dry}{}", first_failure(result));
         }
     }
     if interactive {
         for item in result.items.iter().flatten().filter(|i| i.error.is_some()) {
-            eprintln!(
-                "  ✗ {} ({}): {}",
-                item.file,
-                item.status,
-                item.error.as_deref().unwrap_or("")
-            );
+            eprintln!("  {}", item_line(item));
         }
     }
 }

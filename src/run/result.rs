@@ -58,9 +58,61 @@ pub struct Stats {
     /// Audio and tokens by remote model, every request counted (failed repairs too).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub models: std::collections::BTreeMap<String, crate::costs::ModelUsage>,
+    /// Of `found`: items tried before (not new).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retried: u64,
+    /// Of `failed`: items that will be tried again (status `retrying`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retrying: u64,
+    /// Of `skipped`: files still settling (being written or synced).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub settling: u64,
+    /// A history line that stands for this many runs with nothing to do (one day's,
+    /// folded by the daily upkeep); 0 for an ordinary line.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub idle_runs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Stats {
+    /// The counts in the items' own words: `3 new, 1 retried, 2 done, 1 retrying,
+    /// 0 failed, 1 discarded, 1 waiting (settling: …)`. Zero counts other than new,
+    /// done and failed are left out.
+    pub fn summary(&self, settle_hint: &str) -> String {
+        let new = self.found.saturating_sub(self.retried);
+        let mut line = format!("{new} new");
+        if self.retried > 0 {
+            line.push_str(&format!(", {} retried", self.retried));
+        }
+        let done = self.processed.saturating_sub(self.discarded);
+        line.push_str(&format!(", {done} done"));
+        if self.retrying > 0 {
+            line.push_str(&format!(", {} retrying", self.retrying));
+        }
+        line.push_str(&format!(
+            ", {} failed",
+            self.failed.saturating_sub(self.retrying)
+        ));
+        if self.discarded > 0 {
+            line.push_str(&format!(", {} discarded", self.discarded));
+        }
+        if self.skipped > 0 {
+            line.push_str(&format!(", {} waiting", self.skipped));
+            let backoff = self.skipped.saturating_sub(self.settling);
+            match (self.settling, backoff) {
+                (0, _) => line.push_str(" (until their retry time)"),
+                (n, 0) => line.push_str(&format!(" ({n} settling: {settle_hint})")),
+                (n, b) => line.push_str(&format!(
+                    " ({n} settling: {settle_hint}; {b} until their retry time)"
+                )),
+            }
+        }
+        line
+    }
+
     /// Takes what this process's models used since the last run ([`crate::costs::meter`])
     /// and prices it.
     pub fn add_usage(&mut self, costs: &crate::costs::CostsConfig) {
@@ -173,6 +225,36 @@ pub struct RunResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_uses_the_items_words() {
+        let s = Stats {
+            found: 3,
+            retried: 1,
+            processed: 2,
+            discarded: 1,
+            failed: 1,
+            retrying: 1,
+            skipped: 1,
+            settling: 1,
+            ..Stats::default()
+        };
+        assert_eq!(
+            s.summary("still being written"),
+            "2 new, 1 retried, 1 done, 1 retrying, 0 failed, 1 discarded, 1 waiting (1 settling: still being written)"
+        );
+        let s = Stats {
+            found: 1,
+            processed: 1,
+            ..Stats::default()
+        };
+        assert_eq!(s.summary(""), "1 new, 1 done, 0 failed");
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(
+            !json.contains("retrying"),
+            "zero extras are left out: {json}"
+        );
+    }
 
     #[test]
     fn stages_keep_pipeline_order_through_json() {

@@ -23,16 +23,19 @@ pub fn block(entries: &[Entry]) -> Result<String> {
     Ok(out)
 }
 
-/// One crontab line: the expression, `ASTRA_HOME` when it is set, the program.
+/// One crontab line: the expression, then `PATH` and `ASTRA_HOME` for this command
+/// only (cron's own PATH is /usr/bin:/bin; a variable line would also change the
+/// user's entries after the block), then the program.
 pub fn line(e: &Entry) -> Result<String> {
     check_cron_can_run(e)?;
     let mut command = String::new();
-    if e.home_is_set {
-        command.push_str(&format!(
-            "ASTRA_HOME={} ",
-            shell_quote(&e.home.to_string_lossy())
-        ));
+    if !e.path.is_empty() {
+        command.push_str(&format!("PATH={} ", shell_quote(&e.path)));
     }
+    command.push_str(&format!(
+        "ASTRA_HOME={} ",
+        shell_quote(&e.home.to_string_lossy())
+    ));
     command.push_str(&shell_quote(&e.binary.to_string_lossy()));
     // `%` ends the command in a crontab line unless escaped.
     Ok(format!(
@@ -65,6 +68,21 @@ pub fn without_block(text: &str) -> Result<String> {
 /// True when `text` has astra's block.
 pub fn has_block(text: &str) -> bool {
     text.lines().any(|l| l.trim_end() == BEGIN)
+}
+
+/// The `PATH` astra's block gives `program` (None: no block, or no line for it).
+pub fn path_in_block(text: &str, program: &str) -> Option<String> {
+    let inside = text
+        .lines()
+        .skip_while(|l| l.trim_end() != BEGIN)
+        .take_while(|l| l.trim_end() != END);
+    let suffix = format!("/{program}");
+    let line = inside.filter(|l| !l.starts_with('#')).find(|l| {
+        l.split_whitespace()
+            .any(|w| w.trim_matches('\'').ends_with(&suffix))
+    })?;
+    let word = line.split_whitespace().find(|w| w.starts_with("PATH="))?;
+    Some(word["PATH=".len()..].trim_matches('\'').to_string())
 }
 
 /// The lines before astra's block and those after it (the block itself dropped). A
@@ -177,6 +195,25 @@ mod tests {
         assert!(format!("{:#}", line(&e).unwrap_err()).contains("\"0 */5 * * * *\""));
         e.schedule = crate::schedule::CronSchedule::parse("0 9 L * *").unwrap();
         assert!(line(&e).is_err());
+    }
+
+    #[test]
+    fn the_path_is_read_back_from_the_block() {
+        let b = block(&example_entries()).unwrap();
+        let text = format!("0 7 * * * /usr/bin/backup\n{b}");
+        assert_eq!(
+            path_in_block(&text, "voice-memo").as_deref(),
+            Some("/usr/local/bin:/usr/bin:/bin")
+        );
+        assert_eq!(
+            path_in_block("0 7 * * * /usr/bin/backup\n", "voice-memo"),
+            None
+        );
+        let dedup = crate::schedule::entry::scheduled_path(
+            std::path::Path::new("/opt/astra/bin"),
+            "/usr/bin:rel:/opt/astra/bin/:/usr/bin:/home/me/.local/bin",
+        );
+        assert_eq!(dedup, "/opt/astra/bin:/usr/bin:/home/me/.local/bin");
     }
 
     #[test]

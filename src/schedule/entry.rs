@@ -24,6 +24,9 @@ pub struct Entry {
     pub home_is_set: bool,
     /// Paths whose change starts the job (launchd `WatchPaths`): the inbox for voice-memo.
     pub watch_paths: Vec<PathBuf>,
+    /// `PATH` for the job (crontab lines carry it): the binaries' folder, then the PATH
+    /// `astra schedule install` runs with, absolute folders only, each once.
+    pub path: String,
 }
 
 impl Entry {
@@ -39,8 +42,24 @@ impl Entry {
             home: home.to_path_buf(),
             home_is_set: false,
             watch_paths: Vec::new(),
+            path: scheduled_path(bin_dir, "/usr/local/bin:/usr/bin:/bin"),
         })
     }
+}
+
+/// `bin_dir`, then the folders of `path`: absolute ones only (a scheduler starts in
+/// another folder), each once, in order.
+pub fn scheduled_path(bin_dir: &Path, path: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let dirs = std::iter::once(bin_dir.to_string_lossy().into_owned())
+        .chain(path.split(':').map(String::from));
+    for d in dirs {
+        let d = d.trim_end_matches('/').to_string();
+        if d.starts_with('/') && !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out.join(":")
 }
 
 /// Where the job programs are: `ASTRA_BIN_DIR`, else the directory of this program.
@@ -58,6 +77,7 @@ pub fn bin_dir() -> Result<PathBuf> {
 pub fn enabled_entries(config: &Config, paths: &Paths, bin_dir: &Path) -> Result<Vec<Entry>> {
     let home_is_set = std::env::var_os("ASTRA_HOME").is_some_and(|h| !h.is_empty());
     let home = absolute(&paths.home)?;
+    let bin_dir = &absolute(bin_dir)?;
     let bin_dir = absolute(bin_dir)?;
     let mut out = Vec::new();
     for job in jobs::JOBS {
@@ -75,6 +95,10 @@ pub fn enabled_entries(config: &Config, paths: &Paths, bin_dir: &Path) -> Result
                 )
             })?;
         entry.home_is_set = home_is_set;
+        entry.path = scheduled_path(
+            &bin_dir,
+            &std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+        );
         if job.name == jobs::VOICE_MEMO.name {
             entry.watch_paths = vec![config.voice_memo.inbox.clone()];
         }

@@ -159,6 +159,19 @@ fn uninstall_cron() -> Result<Report> {
     Ok(report)
 }
 
+/// The `PATH` the installed schedule gives `program` (cron: from astra's block), or
+/// None when nothing is installed or the scheduler's PATH is not known here.
+pub fn scheduled_path(backend: Backend, program: &str) -> Option<String> {
+    match backend {
+        Backend::Cron => {
+            let text = crontab_list(&mut Report::default()).ok()?;
+            crontab::path_in_block(&text, program)
+                .or_else(|| crontab::has_block(&text).then(|| "/usr/bin:/bin".to_string()))
+        }
+        _ => None,
+    }
+}
+
 /// The user's crontab (`crontab -l`); empty when there is none.
 fn crontab_list(report: &mut Report) -> Result<String> {
     report.commands.push("crontab -l".into());

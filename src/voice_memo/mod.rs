@@ -75,7 +75,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     let watch_started = Instant::now();
     if !ensure_inbox(ctx)? {
         return Ok(Outcome {
-            message: "Nothing to do (no inbox yet)".into(),
+            message: format!(
+                "Nothing to do: the inbox {} does not exist yet (the first real run creates it)",
+                cfg.inbox.display()
+            ),
             ..Outcome::default()
         });
     }
@@ -142,7 +145,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             ..Stats::default()
         };
         return Ok(Outcome {
-            message: "Nothing to do".into(),
+            message: format!(
+                "Nothing to do: no new recordings in {}",
+                cfg.inbox.display()
+            ),
             stats,
             stages,
             items: Vec::new(),
@@ -180,12 +186,20 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         let (ready, waiting) = watch::second_look(scan.ready);
         scan.ready = ready;
         scan.waiting += waiting;
+        scan.settling += waiting;
     }
     let mut stages = Stages::default();
     stages.add("watch", watch_started.elapsed().as_millis() as u64);
     let mut stats = Stats {
         found: scan.ready.len() as u64,
         skipped: scan.waiting as u64,
+        settling: scan.settling as u64,
+        // Tried before: not new.
+        retried: scan
+            .ready
+            .iter()
+            .filter(|c| state.items.get(&c.name).is_some_and(|i| i.attempts > 0))
+            .count() as u64,
         ..Stats::default()
     };
     if ctx.opts.dry_run {
@@ -235,6 +249,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 stats.discarded += 1;
             }
             "pending" | "waiting" => stats.skipped += 1,
+            "retrying" => {
+                stats.failed += 1;
+                stats.retrying += 1;
+            }
             _ => stats.failed += 1,
         }
     }
@@ -266,8 +284,13 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
 /// is a dry run); a configured one elsewhere must exist.
 fn ensure_inbox(ctx: &RunContext<'_>) -> Result<bool> {
     let inbox = &ctx.config.voice_memo.inbox;
-    if inbox.is_dir() {
-        return Ok(true);
+    match std::fs::metadata(inbox) {
+        Ok(m) if m.is_dir() => return Ok(true),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            let (what, fix) = watch::inbox_problem(inbox, &e);
+            return Err(anyhow::anyhow!("{what}: {fix}"));
+        }
+        _ => {}
     }
     if inbox.starts_with(&ctx.paths.home) {
         if ctx.opts.dry_run {

@@ -30,6 +30,8 @@ pub struct Scan {
     pub ready: Vec<Candidate>,
     /// Still syncing or waiting for a backoff.
     pub waiting: usize,
+    /// Of `waiting`: files still settling (younger than `settle_seconds`, or growing).
+    pub settling: usize,
     /// Every audio file name seen in the inbox (done ones included).
     pub seen: usize,
 }
@@ -63,15 +65,64 @@ pub struct Listed {
     pub path: PathBuf,
 }
 
+/// Why `inbox` cannot be listed, and what to do about it: not found (create it or
+/// point the config at the right folder) is told apart from permission denied (who
+/// lacks what; on macOS, Apple's folder needs Full Disk Access).
+pub fn inbox_problem(inbox: &Path, e: &std::io::Error) -> (String, String) {
+    use std::io::ErrorKind;
+    let shown = inbox.display();
+    match e.kind() {
+        ErrorKind::NotFound => (
+            format!("the inbox {shown} does not exist"),
+            "create it (mkdir -p), or set [voice_memo] inbox in config.toml to the folder your recordings land in".into(),
+        ),
+        ErrorKind::PermissionDenied => {
+            let who = std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| format!("uid {}", unsafe { libc::geteuid() }));
+            let on_mac = cfg!(target_os = "macos")
+                || inbox.to_string_lossy().contains("group.com.apple.VoiceMemos");
+            let fix = if on_mac {
+                "macOS lets only programs with Full Disk Access read it: System Settings → Privacy & Security → Full Disk Access, add the program that runs astra (your terminal; /usr/sbin/cron for cron; for launchd, the astra binaries), then run again".to_string()
+            } else {
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                let owner = fs::metadata(inbox)
+                    .map(|m| {
+                        format!(
+                            " (owner uid {}, mode {:o})",
+                            m.uid(),
+                            m.permissions().mode() & 0o777
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "give {who} read and search access to the folder{owner}, e.g. chmod u+rx, or run astra as its owner"
+                )
+            };
+            (
+                format!("permission denied: {who} cannot read the inbox {shown}"),
+                fix,
+            )
+        }
+        _ => (
+            format!("cannot list the inbox {shown}: {e}"),
+            "check the folder, or set [voice_memo] inbox in config.toml".into(),
+        ),
+    }
+}
+
 /// Lists the audio files in `inbox`: wanted extensions, no hidden files or iCloud
 /// placeholders. A missing inbox is an error that says how to fix it.
 pub fn list(inbox: &Path, rules: &WatchRules) -> Result<Vec<Listed>> {
-    let entries = fs::read_dir(inbox).with_context(|| {
-        format!(
-            "cannot list the inbox {}: create it or set [voice_memo] inbox in config.toml (on macOS, Apple's folder needs Full Disk Access)",
-            inbox.display()
-        )
-    })?;
+    let entries = match fs::read_dir(inbox) {
+        Ok(e) => e,
+        Err(e) => {
+            let (what, fix) = inbox_problem(inbox, &e);
+            // The message says what to do; no generic I/O hint ("must be writable").
+            return Err(anyhow::anyhow!("{what}: {fix}"));
+        }
+    };
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.with_context(|| format!("listing {}", inbox.display()))?;
@@ -119,7 +170,10 @@ pub fn scan(
         scan.seen += 1;
         match inspect(inbox, &path, name, now_sys, rules.settle) {
             Some(c) => scan.ready.push(c),
-            None => scan.waiting += 1,
+            None => {
+                scan.waiting += 1;
+                scan.settling += 1;
+            }
         }
     }
     scan.ready.sort_by(|a, b| {
@@ -234,6 +288,26 @@ pub fn recorded_at_from_name(name: &str) -> Option<DateTime<FixedOffset>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_unreadable_inbox_is_not_a_missing_one() {
+        let inbox = Path::new("/srv/memos");
+        let (what, fix) = inbox_problem(inbox, &std::io::Error::from_raw_os_error(libc::ENOENT));
+        assert_eq!(what, "the inbox /srv/memos does not exist");
+        assert!(fix.starts_with("create it"), "{fix}");
+        for code in [libc::EACCES, libc::EPERM] {
+            let (what, fix) = inbox_problem(inbox, &std::io::Error::from_raw_os_error(code));
+            assert!(what.starts_with("permission denied: "), "{what}");
+            assert!(what.ends_with("cannot read the inbox /srv/memos"), "{what}");
+            assert!(!fix.contains("create"), "{fix}");
+        }
+        let apple = Path::new(
+            "/Users/me/Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings",
+        );
+        let (_, fix) = inbox_problem(apple, &std::io::Error::from_raw_os_error(libc::EPERM));
+        assert!(fix.contains("Full Disk Access"), "{fix}");
+    }
+
     use super::*;
     use crate::state::{Item, ItemStatus};
 

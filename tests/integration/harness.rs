@@ -395,3 +395,59 @@ impl Test {
             .collect()
     }
 }
+
+impl Test {
+    /// Runs `program` with stderr on a pseudo-terminal (as a person at a terminal
+    /// sees it); the terminal's text comes back as the run's stderr.
+    pub fn run_at_terminal(&self, program: &str, args: &[&str]) -> Run {
+        let mut cmd = self.command(program);
+        cmd.args(args);
+        self.run_with_terminal(cmd)
+    }
+
+    pub fn run_with_terminal(&self, mut cmd: Command) -> Run {
+        use std::io::Read;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two fds; null name/termios/winsize are allowed.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: both fds were just opened and are owned here.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap();
+        drop(cmd);
+        // The child holds the only slave fd now: reading ends (EIO) when it exits.
+        let reader = std::thread::spawn(move || {
+            let mut f = fs::File::from(master);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = f.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            buf
+        });
+        let mut output = child.wait_with_output().unwrap();
+        output.stderr = reader.join().unwrap();
+        // The terminal turns "\n" into "\r\n".
+        output.stderr = String::from_utf8_lossy(&output.stderr)
+            .replace("\r\n", "\n")
+            .into_bytes();
+        Run { output }
+    }
+}

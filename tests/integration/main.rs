@@ -9,6 +9,7 @@ mod fake_gemini;
 mod fake_notion;
 mod fake_openai;
 mod faults;
+mod first_hour;
 mod gemini;
 mod harness;
 mod journal;

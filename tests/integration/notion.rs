@@ -706,3 +706,48 @@ fn notion_throughput_with_300ms_latency() {
     }
     println!("memos per minute (requests): {report:?}");
 }
+
+/// Journal entries on a day's page read in recording order: a memo recorded between
+/// two entries already on the page goes between them, not at the end.
+#[test]
+fn notion_a_journal_entry_lands_in_recording_order() {
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let keys = databases(&fake, &parent);
+    let t = notion_test(&fake, &keys)
+        .memo("20260111 140000-A1.wav", "Journal. Two o'clock thoughts.")
+        .memo("20260111 160000-B1.wav", "Journal. Four o'clock thoughts.");
+    t.voice_memo().success();
+    t.add_memo("20260111 150000-C1.wav", "Journal. Three o'clock thoughts.");
+    // Earlier than every entry on the page: before its first block.
+    t.add_memo("20260111 130000-D1.wav", "Journal. One o'clock thoughts.");
+    t.voice_memo().success();
+    let out = t.item("20260111 150000-C1.wav")["outputs"]["journal"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = out.split('#').next().unwrap();
+    let headings: Vec<String> = fake
+        .children(page)
+        .iter()
+        .filter(|b| b["type"] == "heading_3")
+        .map(|b| {
+            b["heading_3"]["rich_text"][0]["plain_text"]
+                .as_str()
+                .or(b["heading_3"]["rich_text"][0]["text"]["content"].as_str())
+                .unwrap_or("")
+                .split(" · ")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(headings, ["1:00 PM", "2:00 PM", "3:00 PM", "4:00 PM"]);
+    // Each heading is followed by its own paragraph.
+    let blocks = fake.children(page);
+    for (i, b) in blocks.iter().enumerate() {
+        if b["type"] == "heading_3" {
+            assert_eq!(blocks[i + 1]["type"], "paragraph", "{blocks:?}");
+        }
+    }
+}

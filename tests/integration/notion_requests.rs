@@ -63,7 +63,13 @@ fn notion_requests_a_300_memo_backlog_is_almost_only_writes_and_a_rerun_asks_not
     );
     // The lookups: one query per 100 memos in TODOs and Notes, one for the 10 days.
     assert_eq!(by.get("POST data_sources/query"), Some(&7), "{by:?}");
-    assert_eq!(by.get("GET blocks/children"), None, "no page read: {by:?}");
+    // A page is read only to insert an entry that arrived out of recording order
+    // (workers finish in any order): at most one read per day page.
+    let reads = by.get("GET blocks/children").copied().unwrap_or(0);
+    assert!(
+        reads <= 10,
+        "page reads only for out-of-order entries: {by:?}"
+    );
     assert_eq!(
         by.get("GET databases"),
         None,

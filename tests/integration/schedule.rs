@@ -85,12 +85,11 @@ fn cron_install_is_idempotent_and_leaves_other_lines_alone() {
     assert_eq!(once.matches("# BEGIN astra").count(), 1);
     let home = t.home.display().to_string();
     assert!(
-        once.contains(&format!(
-            "*/5 * * * * ASTRA_HOME={home} /opt/astra/bin/voice-memo\n"
-        )),
+        once.contains(&format!(" ASTRA_HOME={home} /opt/astra/bin/voice-memo\n")),
         "{once}"
     );
-    assert!(once.contains("0 21 * * * ASTRA_HOME="), "{once}");
+    assert!(once.contains("*/5 * * * * PATH=/opt/astra/bin:"), "{once}");
+    assert!(once.contains("0 21 * * * PATH=/opt/astra/bin:"), "{once}");
     assert_eq!(
         calls(&fake).iter().filter(|c| *c == "crontab -").count(),
         1,
@@ -331,10 +330,8 @@ fn a_bad_schedule_in_the_config_names_the_file_the_key_and_the_expression() {
     let r = t.run("astra", &["schedule", "print", "--cron"]);
     r.code_is(2);
     let err = r.stderr();
-    assert!(
-        err.contains("config.toml: [jobs.voiceMemo] schedule"),
-        "{err}"
-    );
+    assert!(err.contains("config.toml line "), "{err}");
+    assert!(err.contains(": [jobs.voiceMemo] schedule = "), "{err}");
     assert!(err.contains("\"every 5 minutes\""), "{err}");
 }
 
@@ -349,4 +346,52 @@ fn a_crontab_with_an_unterminated_block_is_left_alone() {
         assert!(r.stderr().contains("# END astra"), "{}", r.stderr());
     }
     assert_eq!(fs::read_to_string(fake.join("crontab")).unwrap(), mine);
+}
+
+/// The cron block carries the PATH `astra schedule install` ran with (deduplicated,
+/// the binaries' folder first) and ASTRA_HOME; doctor compares the scheduled PATH with
+/// this shell's for the tools the config names.
+#[test]
+fn the_cron_block_carries_path_and_doctor_compares_it() {
+    let (t, fake) = scheduled();
+    // Cron is the backend (no user systemd).
+    fs::remove_file(fake.join("bin/systemctl")).unwrap();
+    let tools = t.dir.path().join("local-bin");
+    fs::create_dir_all(&tools).unwrap();
+    let recognizer = tools.join("my-recognizer");
+    fs::write(&recognizer, "#!/bin/sh\necho hello\n").unwrap();
+    fs::set_permissions(&recognizer, fs::Permissions::from_mode(0o755)).unwrap();
+    let fake_bin = fake.join("bin");
+    let shell_path = format!(
+        "{}:{}:/usr/bin:/bin:/usr/bin:relative/dir",
+        fake_bin.display(),
+        tools.display()
+    );
+    let t = t.env("PATH", &shell_path).config(
+        "[transcription]\nprovider = \"command\"\ncommand = [\"my-recognizer\", \"{input}\"]\n",
+    );
+    let printed = t.run("astra", &["schedule", "print", "--cron"]);
+    printed.success();
+    let want = format!(
+        "PATH=/opt/astra/bin:{}:{}:/usr/bin:/bin ASTRA_HOME={} /opt/astra/bin/voice-memo",
+        fake_bin.display(),
+        tools.display(),
+        t.home.display()
+    );
+    assert!(printed.stdout().contains(&want), "{}", printed.stdout());
+    // An old block without PATH: cron's /usr/bin:/bin has no my-recognizer.
+    fs::write(
+        fake.join("crontab"),
+        "# BEGIN astra (managed by astra schedule install)\n*/5 * * * * /opt/astra/bin/voice-memo\n# END astra\n",
+    )
+    .unwrap();
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    assert!(
+        doctor.contains("✗ scheduled my-recognizer: found here (")
+            && doctor.contains("but not on the PATH cron runs voice-memo with (/usr/bin:/bin)"),
+        "{doctor}"
+    );
+    t.run("astra", &["schedule", "install", "--cron"]).success();
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    assert!(doctor.contains("✓ scheduled my-recognizer: "), "{doctor}");
 }

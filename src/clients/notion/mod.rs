@@ -85,7 +85,7 @@ impl NotionError {
                     kind: ErrorKind::Transient,
                     status: None,
                     code: String::new(),
-                    message: format!("{what}: Notion did not answer: {msg}"),
+                    message: format!("{what}: {msg}"),
                 };
             }
         };

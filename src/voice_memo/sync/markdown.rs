@@ -12,7 +12,7 @@ use crate::voice_memo::Memo;
 use crate::voice_memo::error::ItemError;
 use crate::voice_memo::organize::{JournalEntry, Note, Organization, Priority, Todo};
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -107,17 +107,17 @@ impl MarkdownTarget {
         let mut changed = false;
         let mut outputs = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
-            let marker = format!("<!-- astra:{}:j{i} -->", memo.id);
-            if !text.contains(&marker) {
-                ensure_newline(&mut text);
+            let id = format!("<!-- astra:{}:j{i}", memo.id);
+            // Older files carry the marker without the recording time.
+            if !text.contains(&format!("{id} -->")) && !text.contains(&format!("{id} at ")) {
+                let at = memo.recorded_at.to_rfc3339();
+                let marker = format!("{id} at {at} -->");
                 let time = memo.recorded_at.format("%-I:%M %p");
-                text.push_str(&format!(
-                    "\n### {time}\n{marker}\n\n{}\n",
-                    entry.content.trim()
-                ));
+                let mut section = format!("### {time}\n{marker}\n\n{}\n", entry.content.trim());
                 if let Some(l) = link {
-                    text.push_str(&format!("\n{l}\n"));
+                    section.push_str(&format!("\n{l}\n"));
                 }
+                insert_in_order(&mut text, &section, memo.recorded_at);
                 changed = true;
             }
             outputs.push(format!(
@@ -292,6 +292,56 @@ pub fn write_transcript_note(
     Ok(rel)
 }
 
+/// When a `### ` entry was recorded: the `at` of its marker, else its heading's time
+/// on the file's day (in the new entry's offset); None for a section of the user's.
+fn entry_time(
+    heading: &str,
+    next_line: &str,
+    like: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
+    if let Some(at) = next_line
+        .trim()
+        .strip_prefix("<!-- astra:")
+        .and_then(|r| r.split_once(" at "))
+        .and_then(|(_, r)| r.strip_suffix("-->"))
+    {
+        return DateTime::parse_from_rfc3339(at.trim()).ok();
+    }
+    let t = chrono::NaiveTime::parse_from_str(heading.trim(), "%I:%M %p").ok()?;
+    like.date_naive()
+        .and_time(t)
+        .and_local_timezone(*like.offset())
+        .single()
+}
+
+/// Puts `section` (an entry, from its `### ` line) before the first entry recorded
+/// later, so the day reads in recording order whatever order the memos finish in
+/// (several workers; a late memo synced the next day); at the end when none is.
+fn insert_in_order(text: &mut String, section: &str, at: DateTime<FixedOffset>) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut offset = 0;
+    let mut place = None;
+    for (n, line) in lines.iter().enumerate() {
+        if let Some(h) = line.strip_prefix("### ") {
+            let next = lines.get(n + 1).copied().unwrap_or("");
+            // Only a later time goes after: the same memo's entries keep their order.
+            if entry_time(h, next, at).is_some_and(|t| t > at) {
+                place = Some(offset);
+                break;
+            }
+        }
+        offset += line.len();
+    }
+    match place {
+        Some(p) => text.insert_str(p, &format!("{section}\n")),
+        None => {
+            ensure_newline(text);
+            text.push('\n');
+            text.push_str(section);
+        }
+    }
+}
+
 fn journal_header(day: NaiveDate) -> String {
     format!(
         "---\ndate: {day}\nprocessed: false\n---\n\n# {}\n",
@@ -370,6 +420,65 @@ mod tests {
     }
 
     #[test]
+    fn journal_entries_land_in_recording_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = MarkdownTarget::new(dir.path().to_path_buf());
+        let at = |hhmm: &str, id: &str| Memo {
+            name: format!("{id}.m4a"),
+            path: PathBuf::from(format!("/in/{id}.m4a")),
+            id: id.into(),
+            recorded_at: DateTime::parse_from_rfc3339(&format!("2026-01-14T{hhmm}:00+01:00"))
+                .unwrap(),
+            transcript: String::new(),
+        };
+        let mut o = org();
+        o.todos.clear();
+        o.notes.clear();
+        // Workers finish in any order; a late memo (11:00) is synced last, next day.
+        for (hhmm, id) in [
+            ("14:00", "a"),
+            ("16:00", "b"),
+            ("15:00", "c"),
+            ("11:00", "d"),
+        ] {
+            t.sync(&at(hhmm, id), &o, &Outputs::default(), &mut |_| Ok(()))
+                .unwrap();
+        }
+        // An entry written before recording times were kept, by its heading.
+        let path = dir.path().join("Journal/2026-01-14.md");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("\n### 11:30 PM\n<!-- astra:old:j0 -->\n\nOld style.\n");
+        std::fs::write(&path, text).unwrap();
+        t.sync(&at("18:00", "e"), &o, &Outputs::default(), &mut |_| Ok(()))
+            .unwrap();
+        let journal = std::fs::read_to_string(&path).unwrap();
+        let headings: Vec<&str> = journal.lines().filter(|l| l.starts_with("### ")).collect();
+        assert_eq!(
+            headings,
+            [
+                "### 11:00 AM",
+                "### 2:00 PM",
+                "### 3:00 PM",
+                "### 4:00 PM",
+                "### 6:00 PM",
+                "### 11:30 PM"
+            ],
+            "{journal}"
+        );
+        let entries = crate::journal::markdown::parse_entries(&journal);
+        assert_eq!(entries.len(), 6);
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.text == "Felt good today." || e.text == "Old style.")
+        );
+        // Synced again: nothing written twice.
+        t.sync(&at("15:00", "c"), &o, &Outputs::default(), &mut |_| Ok(()))
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), journal);
+    }
+
+    #[test]
     fn writes_every_piece_once() {
         let dir = tempfile::tempdir().unwrap();
         let t = MarkdownTarget::new(dir.path().to_path_buf());
@@ -403,7 +512,7 @@ mod tests {
             "{journal}"
         );
         assert!(
-            journal.contains("### 1:54 PM\n<!-- astra:0123456789ab:j0 -->\n\nFelt good today.\n"),
+            journal.contains("### 1:54 PM\n<!-- astra:0123456789ab:j0 at 2026-01-14T13:54:31+01:00 -->\n\nFelt good today.\n"),
             "{journal}"
         );
         let second = t

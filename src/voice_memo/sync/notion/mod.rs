@@ -417,10 +417,59 @@ impl NotionTarget {
         Ok(pages.into_iter().next())
     }
 
-    /// Appends what the page lacks of the entry: all of it (after a divider when the
-    /// page has content), or the paragraphs after a heading that landed without all of
-    /// them. The page is read unless this run knows its blocks; an append that fails
-    /// is checked by reading before it is tried again.
+    /// Completes a move cut short by a crash: a heading with no paragraph after it whose
+    /// text a later heading repeats is the original left behind; it is deleted.
+    fn finish_moves(
+        &self,
+        page_id: &str,
+        mut blocks: Vec<notion::Block>,
+    ) -> Result<Vec<notion::Block>, NotionError> {
+        let mut i = 0;
+        while i < blocks.len() {
+            let b = &blocks[i];
+            let stale = b.kind == "heading_3"
+                && !b.id.is_empty()
+                && blocks.get(i + 1).is_none_or(|n| n.kind != "paragraph")
+                && blocks[i + 1..]
+                    .iter()
+                    .any(|later| later.kind == "heading_3" && later.text == b.text);
+            if stale {
+                tracing::debug!(
+                    page = page_id,
+                    "removing a heading left by an interrupted move"
+                );
+                self.client.delete_block(&b.id)?;
+                blocks.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        Ok(blocks)
+    }
+
+    /// The API inserts only after a block: the entry goes after the page's first block
+    /// (a later entry's heading), which is then moved below it (re-created after the
+    /// entry, the original deleted; a crash between the two leaves an empty duplicate
+    /// heading, which is no entry).
+    fn insert_before_first(
+        &self,
+        page_id: &str,
+        blocks: &[Value],
+        first_id: &str,
+        first_heading: &str,
+    ) -> Result<(), NotionError> {
+        // One insert holds the entry and the copy of the first heading, so a crash
+        // before the delete leaves only an empty duplicate, which finish_moves removes.
+        let mut all = blocks.to_vec();
+        all.push(text::heading_3(first_heading));
+        self.client.append_after(page_id, &all, Some(first_id))?;
+        self.client.delete_block(first_id)
+    }
+
+    /// Reads the page and appends what it lacks of the entry: all of it (after a
+    /// divider when the page has content), or the paragraphs after a heading that
+    /// landed without all of them. An append that fails is checked the same way
+    /// before it is tried again.
     fn ensure_entry(
         &self,
         page: &mut DayPage,
@@ -434,18 +483,46 @@ impl NotionTarget {
             tries += 1;
             let blocks = match page.blocks.take() {
                 Some(b) => b,
-                None => self.client.children(&page.id)?,
+                None => {
+                    let read = self.client.children(&page.id)?;
+                    self.finish_moves(&page.id, read)?
+                }
             };
-            let missing = missing_blocks(&blocks, heading, marker, paragraphs);
+            let (mut missing, mut after) = missing_blocks(&blocks, heading, marker, paragraphs);
+            // Blocks known from a batch read may lack their ids: an insert in the
+            // middle needs the page read for them.
+            let mut blocks = blocks;
+            let no_id = match &after {
+                Some(Anchor::After(id) | Anchor::BeforeFirst(id, _)) => id.is_empty(),
+                None => false,
+            };
+            if no_id {
+                blocks = self.client.children(&page.id)?;
+                blocks = self.finish_moves(&page.id, blocks)?;
+                (missing, after) = missing_blocks(&blocks, heading, marker, paragraphs);
+            }
             if missing.is_empty() {
                 page.blocks = Some(blocks);
                 return Ok(());
             }
-            match self.client.append(&page.id, &missing) {
+            let sent = match &after {
+                // Inserted in the middle: the known blocks are read again next time.
+                Some(Anchor::After(a)) => self
+                    .client
+                    .append_after(&page.id, &missing, Some(a))
+                    .map(|_| None),
+                Some(Anchor::BeforeFirst(id, heading)) => self
+                    .insert_before_first(&page.id, &missing, id, heading)
+                    .map(|()| None),
+                None => self.client.append(&page.id, &missing).map(Some),
+            };
+            match sent {
                 Ok(made) => {
-                    let mut blocks = blocks;
-                    blocks.extend(made);
-                    page.blocks = Some(blocks);
+                    page.blocks = made.map(|made| {
+                        let mut blocks = blocks;
+                        blocks.extend(made);
+                        blocks
+                    });
                     return Ok(());
                 }
                 Err(e) if e.is_retryable() && tries < policy.max_tries => {
@@ -663,33 +740,83 @@ fn entry_marker(memo_id: &str, index: usize) -> String {
     }
 }
 
-/// The blocks of an entry the page does not have yet.
+/// Where an entry's missing blocks go (None: at the end of the page).
+#[derive(Debug, Clone, PartialEq)]
+enum Anchor {
+    After(String),
+    /// Before the page's first block (its id and text), a later entry's heading.
+    BeforeFirst(String, String),
+}
+
+/// When an entry heading (`2:30 PM · <marker>`) was recorded, to the minute.
+fn heading_time(text: &str) -> Option<chrono::NaiveTime> {
+    let time = text.split(" · ").next()?;
+    chrono::NaiveTime::parse_from_str(time.trim(), "%I:%M %p").ok()
+}
+
+/// The blocks of an entry the page does not have yet, and the block to insert them
+/// after (None: at the end). A new entry goes before the first entry recorded later,
+/// so the page reads in recording order whatever order the memos finish in; the rest
+/// of a half-written entry goes right after what landed of it.
 fn missing_blocks(
     blocks: &[notion::Block],
     heading: &str,
     marker: &str,
     paragraphs: &[Value],
-) -> Vec<Value> {
+) -> (Vec<Value>, Option<Anchor>) {
     let at = blocks
         .iter()
         .position(|b| b.kind == "heading_3" && b.text.rsplit(" · ").next() == Some(marker));
-    match at {
-        Some(i) => {
-            let have = blocks[i + 1..]
-                .iter()
-                .take_while(|b| b.kind == "paragraph")
-                .count();
-            paragraphs.iter().skip(have).cloned().collect()
+    if let Some(i) = at {
+        let have = blocks[i + 1..]
+            .iter()
+            .take_while(|b| b.kind == "paragraph")
+            .count();
+        let rest: Vec<Value> = paragraphs.iter().skip(have).cloned().collect();
+        let last = &blocks[i + have];
+        let after = (i + have + 1 < blocks.len()).then(|| Anchor::After(last.id.clone()));
+        return (rest, after);
+    }
+    let new_time = heading_time(heading);
+    let later = blocks.iter().position(|b| {
+        b.kind == "heading_3"
+            && b.text.contains(" · ")
+            && heading_time(&b.text)
+                .zip(new_time)
+                .is_some_and(|(t, new)| t > new)
+    });
+    let entry = |divider_first: bool, divider_last: bool| {
+        let mut all = Vec::with_capacity(paragraphs.len() + 2);
+        if divider_first {
+            all.push(text::divider());
         }
-        None => {
-            let mut all = Vec::with_capacity(paragraphs.len() + 2);
-            if !blocks.is_empty() {
-                all.push(text::divider());
-            }
-            all.push(text::heading_3(heading));
-            all.extend(paragraphs.iter().cloned());
-            all
+        all.push(text::heading_3(heading));
+        all.extend(paragraphs.iter().cloned());
+        if divider_last {
+            all.push(text::divider());
         }
+        all
+    };
+    match later {
+        // Before a later entry that follows another one: after that one's last block.
+        Some(i) if i >= 2 && blocks[i - 1].kind == "divider" => (
+            entry(true, false),
+            Some(Anchor::After(blocks[i - 2].id.clone())),
+        ),
+        // Before the first entry (after the summary, say).
+        Some(i) if i >= 1 => (
+            entry(false, true),
+            Some(Anchor::After(blocks[i - 1].id.clone())),
+        ),
+        // Before a first entry nothing precedes.
+        Some(_) => (
+            entry(false, true),
+            Some(Anchor::BeforeFirst(
+                blocks[0].id.clone(),
+                blocks[0].text.clone(),
+            )),
+        ),
+        _ => (entry(!blocks.is_empty(), false), None),
     }
 }
 
@@ -810,13 +937,13 @@ mod tests {
     fn a_journal_entry_is_recognised_by_its_heading() {
         let paras = text::paragraphs("One.\n\nTwo.");
         let heading = "2:30 PM · 0123456789ab";
-        let fresh = missing_blocks(&[], heading, "0123456789ab", &paras);
+        let fresh = missing_blocks(&[], heading, "0123456789ab", &paras).0;
         assert_eq!(fresh.len(), 3, "no divider on an empty page");
         let other = [
             block("heading_3", "9:00 AM · ffffffffffff"),
             block("paragraph", "x"),
         ];
-        let appended = missing_blocks(&other, heading, "0123456789ab", &paras);
+        let appended = missing_blocks(&other, heading, "0123456789ab", &paras).0;
         assert_eq!(appended[0]["type"], "divider");
         assert_eq!(appended.len(), 4);
         let mut done = other.to_vec();
@@ -826,16 +953,68 @@ mod tests {
             block("paragraph", "One."),
             block("paragraph", "Two."),
         ]);
-        assert!(missing_blocks(&done, heading, "0123456789ab", &paras).is_empty());
+        assert!(
+            missing_blocks(&done, heading, "0123456789ab", &paras)
+                .0
+                .is_empty()
+        );
         done.pop();
-        let tail = missing_blocks(&done, heading, "0123456789ab", &paras);
+        let tail = missing_blocks(&done, heading, "0123456789ab", &paras).0;
         assert_eq!(text::plain(&tail[0]["paragraph"]["rich_text"]), "Two.");
         // Another entry's marker that starts with this one does not count.
         let longer = [block("heading_3", "2:30 PM · 0123456789ab.1")];
         assert_eq!(
-            missing_blocks(&longer, heading, "0123456789ab", &paras).len(),
+            missing_blocks(&longer, heading, "0123456789ab", &paras)
+                .0
+                .len(),
             4
         );
+    }
+    #[test]
+    fn a_journal_entry_goes_before_the_entries_recorded_later() {
+        let with_id = |id: &str, kind: &str, text: &str| notion::Block {
+            id: id.into(),
+            ..block(kind, text)
+        };
+        let page = [
+            with_id("s", "callout", "Summary"),
+            with_id("h2", "heading_3", "2:00 PM · aaaa"),
+            with_id("p2", "paragraph", "two"),
+            with_id("d4", "divider", ""),
+            with_id("h4", "heading_3", "4:00 PM · bbbb"),
+            with_id("p4", "paragraph", "four"),
+        ];
+        let paras = text::paragraphs("Three.");
+        let (blocks, after) = missing_blocks(&page, "3:00 PM · cccc", "cccc", &paras);
+        assert_eq!(
+            after,
+            Some(Anchor::After("p2".into())),
+            "after the 2 PM entry"
+        );
+        assert_eq!(blocks[0]["type"], "divider");
+        assert_eq!(blocks[1]["type"], "heading_3");
+        let (blocks, after) = missing_blocks(&page, "11:00 AM · dddd", "dddd", &paras);
+        assert_eq!(
+            after,
+            Some(Anchor::After("s".into())),
+            "before the first entry"
+        );
+        assert_eq!(blocks.last().unwrap()["type"], "divider");
+        let (_, after) = missing_blocks(&page, "6:00 PM · eeee", "eeee", &paras);
+        assert_eq!(after, None, "the latest goes at the end");
+        // The rest of a half-written entry goes right after what landed of it.
+        let half = [page[1].clone(), page[3].clone(), page[4].clone()];
+        let (rest, after) =
+            missing_blocks(&half, "2:00 PM · aaaa", "aaaa", &text::paragraphs("two"));
+        assert_eq!(rest.len(), 1);
+        assert_eq!(after, Some(Anchor::After("h2".into())));
+        // Before a first entry that nothing precedes: after it, then it moves below.
+        let (blocks, after) = missing_blocks(&page[1..], "1:00 PM · ffff", "ffff", &paras);
+        assert_eq!(
+            after,
+            Some(Anchor::BeforeFirst("h2".into(), "2:00 PM · aaaa".into()))
+        );
+        assert_eq!(blocks.last().unwrap()["type"], "divider");
     }
 
     #[test]
