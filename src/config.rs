@@ -73,6 +73,8 @@ pub enum TranscriptionProvider {
     Sidecar,
     Command,
     Openai,
+    /// The built-in recognizer (whisper.cpp).
+    Whisper,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +92,13 @@ pub struct TranscriptionConfig {
     /// How long one run of `command` may take before it is stopped.
     pub command_timeout_seconds: u64,
     pub max_upload_mb: u64,
+    /// The built-in recognizer's model: a catalogue name (`base.en`) or a path to a
+    /// ggml file.
+    pub whisper_model: String,
+    /// Threads per transcription; 0: the cores split between the workers.
+    pub whisper_threads: usize,
+    /// Download the named catalogue model when a memo needs it and it is missing.
+    pub download_models: bool,
 }
 
 impl Default for TranscriptionConfig {
@@ -104,6 +113,9 @@ impl Default for TranscriptionConfig {
             command: Vec::new(),
             command_timeout_seconds: 900,
             max_upload_mb: 25,
+            whisper_model: "base.en".into(),
+            whisper_threads: 0,
+            download_models: true,
         }
     }
 }
@@ -472,6 +484,12 @@ impl Config {
             ));
         }
         validate_transcription_api(t).map_err(|(key, what)| bad(key, &what))?;
+        if crate::models::resolve(&t.whisper_model, Path::new("models")).is_none() {
+            return Err(bad(
+                "transcription] whisper_model",
+                &format!("= {}", crate::models::unknown_message(&t.whisper_model)),
+            ));
+        }
         if self.organization.provider == OrganizationProvider::Openai {
             check_base_url(&self.organization.base_url)
                 .map_err(|what| bad("organization] base_url", &what))?;
@@ -758,6 +776,26 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("did you mean [jobs.voiceMemo]?"), "{e}");
+    }
+
+    #[test]
+    fn whisper_keys_default_and_check_the_model() {
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert_eq!(c.transcription.whisper_model, "base.en");
+        assert_eq!(c.transcription.whisper_threads, 0);
+        assert!(c.transcription.download_models);
+        let c = Config::parse(
+            "[transcription]\nprovider = \"whisper\"\nwhisper_model = \"~/m/ggml-x.bin\"\nwhisper_threads = 2\ndownload_models = false\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.transcription.provider, TranscriptionProvider::Whisper);
+        assert!(!c.transcription.download_models);
+        let e = err("[transcription]\nwhisper_model = \"medium\"\n");
+        assert!(
+            e.contains("whisper_model") && e.contains("\"medium\" is not a model name"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,10 +16,10 @@ max_attempts = 5                  # then the memo is dead-lettered (copied to fa
 concurrency = 4                   # memos in flight at once
 
 [transcription]
-provider = "auto"                 # auto | apple | sidecar | command | openai
+provider = "auto"                 # auto | apple | sidecar | command | openai | whisper
                                   # auto: Apple's transcript inside the .m4a, else a .txt/.srt/.vtt
                                   # beside the audio, else `command` when set, else openai when
-                                  # its key is in the environment
+                                  # its key is in the environment, else whisper (built in, offline)
 command = []                      # argv, no shell; {input} {input_wav} {output_base}
 # command = ["whisper-cli", "-m", "ggml-base.en.bin", "-f", "{input_wav}", "-otxt", "-of", "{output_base}"]
 command_timeout_seconds = 900     # also the limit for each ffmpeg step
@@ -29,6 +29,9 @@ api_key_env = "OPENAI_API_KEY"    # the variable holding the key; "" for a local
 language = ""                     # optional ISO-639-1 hint
 response_format = "json"          # gpt-4o-*-transcribe take only json
 max_upload_mb = 25                # larger files are cut at silences and the transcripts joined
+whisper_model = "base.en"         # tiny.en base.en small.en tiny base small large-v3-turbo, or a ggml file's path
+whisper_threads = 0               # 0: the cores split between the workers
+download_models = true            # fetch a missing model on first need (else: astra models pull NAME)
 
 [organization]
 provider = "rules"                # rules (offline) | openai
@@ -98,6 +101,11 @@ mod tests {
         assert_eq!(
             c.transcription.command_timeout_seconds,
             d.transcription.command_timeout_seconds
+        );
+        assert_eq!(c.transcription.whisper_model, d.transcription.whisper_model);
+        assert_eq!(
+            c.transcription.download_models,
+            d.transcription.download_models
         );
     }
 }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod journal;
 pub mod logging;
 pub mod migrate;
+pub mod models;
 pub mod paths;
 pub mod process;
 pub mod run;

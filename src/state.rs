@@ -217,6 +217,9 @@ pub struct Item {
     /// Tokens a remote model used to organize the memo, summed over attempts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Tokens>,
+    /// The spoken language (ISO 639-1) when the recognizer detected or was told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// Tokens a remote model used: prompt and completion are billed at different rates.
@@ -251,6 +254,7 @@ impl Item {
             archived_to: None,
             audio_seconds: None,
             tokens: None,
+            language: None,
         }
     }
 

@@ -103,6 +103,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
     }
     out.extend(transcriber_checks(&cfg));
     out.extend(secret_checks(ctx, &cfg));
+    out.extend(whisper_check(ctx, &cfg));
     out.extend(remote_checks(&cfg));
     out.extend(schedule_checks(ctx, &cfg));
     out
@@ -486,8 +487,86 @@ fn transcriber_checks(cfg: &Config) -> Vec<Check> {
     } else if t.provider == TranscriptionProvider::Auto {
         out.push(Check::pass(
             "transcriber",
-            "auto without a command: memos need Apple's transcript or a .txt/.srt/.vtt sidecar; others wait until [transcription] command is set",
+            "auto: Apple's transcript, a .txt/.srt/.vtt sidecar, openai when its key is set, else the built-in recognizer",
         ));
     }
     out
+}
+
+/// The built-in recognizer: in the build or not, its model installed or not, and size.
+fn whisper_check(ctx: &Ctx, cfg: &Config) -> Option<Check> {
+    let t = &cfg.transcription;
+    if !matches!(
+        t.provider,
+        TranscriptionProvider::Auto | TranscriptionProvider::Whisper
+    ) {
+        return None;
+    }
+    let built_in = crate::voice_memo::transcribe::whisper::BUILT_IN;
+    if !built_in {
+        let detail = "this build has no built-in recognizer (built without the `whisper` feature)";
+        let fix = "rebuild with default features (needs cmake and a C/C++ compiler), or set [transcription] provider to command or openai";
+        return Some(if t.provider == TranscriptionProvider::Whisper {
+            Check::fail("whisper", detail, fix)
+        } else {
+            Check::pass(
+                "whisper",
+                format!("{detail}; auto uses the other providers"),
+            )
+        });
+    }
+    let dir = crate::models::dir(&ctx.paths.home);
+    let Some(choice) = crate::models::resolve(&t.whisper_model, &dir) else {
+        return Some(Check::fail(
+            "whisper",
+            crate::models::unknown_message(&t.whisper_model),
+            "set [transcription] whisper_model to a catalogue name or a ggml file",
+        ));
+    };
+    let path = choice.path();
+    let name = choice.name();
+    let mib = |b: u64| format!("{:.0} MiB", b as f64 / 1048576.0);
+    Some(match (std::fs::metadata(path), &choice) {
+        (Ok(m), crate::models::Choice::Catalogue(model, _)) if m.len() != model.size => {
+            Check::fail(
+                "whisper",
+                format!(
+                    "model {name} at {} is {} bytes, not the catalogue's {}",
+                    path.display(),
+                    m.len(),
+                    model.size
+                ),
+                format!("astra models rm {name} && astra models pull {name}"),
+            )
+        }
+        (Ok(m), _) => Check::pass(
+            "whisper",
+            format!(
+                "built in; model {name} installed ({}, {})",
+                mib(m.len()),
+                path.display()
+            ),
+        ),
+        (Err(_), crate::models::Choice::Catalogue(model, _)) if t.download_models => Check::pass(
+            "whisper",
+            format!(
+                "built in; model {name} not installed yet: the first memo that needs it downloads it ({}) to {}",
+                mib(model.size),
+                path.display()
+            ),
+        ),
+        (Err(_), crate::models::Choice::Catalogue(..)) => Check::fail(
+            "whisper",
+            format!(
+                "built in; model {name} not installed ({} missing) and download_models = false",
+                path.display()
+            ),
+            format!("astra models pull {name}"),
+        ),
+        (Err(_), crate::models::Choice::File(_)) => Check::fail(
+            "whisper",
+            format!("the model file {} does not exist", path.display()),
+            "set [transcription] whisper_model to an existing ggml file or a catalogue name",
+        ),
+    })
 }

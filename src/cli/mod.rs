@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod failed;
 pub mod init;
 pub mod jobs;
+pub mod models;
 pub mod notion;
 pub mod output;
 pub mod schedule;
@@ -73,6 +74,9 @@ pub enum Command {
     /// Alerts: send a test message to the configured channels.
     #[command(subcommand)]
     Alert(alert::AlertCommand),
+    /// Speech models for the built-in recognizer: list, pull, rm.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Install an agent skill file that teaches an AI agent this CLI.
@@ -112,6 +116,7 @@ pub fn run(cli: Cli) -> u8 {
             Command::Doctor(a) => doctor::run(&ctx, a),
             Command::Alert(c) => alert::run(&ctx, c),
             Command::Secrets(c) => secrets::run(&ctx, c),
+            Command::Models(c) => models::run(&ctx, c),
             Command::Completions(a) => completions::run(a),
             Command::Skill(c) => skill::run(&ctx, c),
         }
@@ -159,6 +164,10 @@ mod tests {
             "astra alert test",
             "astra alert test slack",
             "astra completions zsh",
+            "astra models list",
+            "astra models list --json",
+            "astra models pull base.en",
+            "astra models rm tiny.en",
             "astra skill install",
             "astra skill print",
             "astra secrets set NOTION_TOKEN",
@@ -178,6 +187,8 @@ mod tests {
             "astra failed retry",
             "astra failed retry x --all",
             "astra completions tcsh",
+            "astra models pull",
+            "astra models rm",
             "astra frobnicate",
             "astra secrets set",
             "astra secrets set NOTION_TOKEN secret_value_on_argv",

@@ -3,6 +3,7 @@
 //! stopped and never pays for a transcription or writes an output twice.
 pub mod archive;
 pub mod audio;
+pub mod decode;
 pub mod error;
 mod follow;
 pub mod media;

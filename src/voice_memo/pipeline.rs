@@ -4,7 +4,7 @@ use super::archive::{Archiver, Destination};
 use super::error::ItemError;
 use super::organize::{Organization, OrganizeInput, Organizer, Usage, rules::RulesOrganizer};
 use super::sync::{SyncTarget, markdown::MarkdownTarget, notion::NotionTarget};
-use super::transcribe::{self, Auto};
+use super::transcribe::{self, Auto, Transcript};
 use super::watch::Candidate;
 use super::{JOB, Memo, audio, media};
 use crate::config::{Config, OrganizationProvider};
@@ -107,7 +107,14 @@ impl Pipeline {
         let cache = ctx.paths.cache.join("voice-memo");
         fsutil::create_private_dir(&cache)?;
         Ok(Pipeline {
-            transcriber: transcribe::from_config(&cfg.transcription, cache.clone())?,
+            transcriber: transcribe::from_config(
+                &cfg.transcription,
+                transcribe::Setup {
+                    work_root: cache.clone(),
+                    models_dir: crate::models::dir(&ctx.paths.home),
+                    workers: cfg.voice_memo.concurrency,
+                },
+            )?,
             organizer: organizer(cfg)?,
             sync: sync_target(ctx)?,
             archiver: Archiver {
@@ -322,8 +329,14 @@ impl Pipeline {
         ItemError::check_stop()?;
         let (transcript, fresh) = self.time("transcribe", || self.transcript(&memo, &cache))?;
         if item.audio_seconds.is_none() {
-            item.audio_seconds = media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0);
+            item.audio_seconds = transcript
+                .audio_seconds
+                .or_else(|| media::duration(&memo.path).map(|d| (d * 1000.0).round() / 1000.0));
         }
+        if item.language.is_none() {
+            item.language = transcript.language.clone();
+        }
+        let transcript = transcript.text;
         if fresh {
             self.spend(item.audio_seconds, None);
         }
@@ -389,20 +402,29 @@ impl Pipeline {
     }
 
     /// The cached transcript, or a new one (cached before it is used); true when new.
-    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<(String, bool), ItemError> {
+    /// `transcript.txt` is the text; `transcript.json` beside it, written first, keeps
+    /// the segments, provider, model and language.
+    fn transcript(&self, memo: &Memo, cache: &Path) -> Result<(Transcript, bool), ItemError> {
         let path = cache.join("transcript.txt");
-        if let Ok(t) = std::fs::read_to_string(&path) {
-            return Ok((t, false));
+        let meta_path = cache.join("transcript.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let meta = std::fs::read(&meta_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<transcribe::CachedMeta>(&b).ok());
+            return Ok((transcribe::CachedMeta::restore(meta, text), false));
         }
         let ctx = transcribe::TranscribeCtx {
             display: &memo.name,
             cache_dir: cache,
         };
         let t = self.transcriber.transcribe(&memo.path, &ctx)?;
-        tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), "transcribed");
+        tracing::info!(file = %memo.name, provider = t.provider, chars = t.text.len(), segments = t.segments.len(), "transcribed");
         fsutil::create_private_dir(cache)?;
+        let meta = serde_json::to_vec_pretty(&transcribe::CachedMeta::of(&t))
+            .map_err(|e| ItemError::transient(e.to_string()))?;
+        fsutil::atomic_write(&meta_path, &meta, 0o600)?;
         fsutil::atomic_write(&path, t.text.as_bytes(), 0o600)?;
-        Ok((t.text, true))
+        Ok((t, true))
     }
 
     /// The sync target's categories, asked once per run.

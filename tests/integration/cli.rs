@@ -189,7 +189,7 @@ fn failed_list_retry_and_purge() {
         item["last_error"]
             .as_str()
             .unwrap()
-            .contains("no transcript available")
+            .contains("astra models pull base.en")
     );
     // The user adds a transcript and retries by id.
     fs::write(t.inbox.join("lonely.txt"), "note found the words after all").unwrap();

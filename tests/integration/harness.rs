@@ -235,6 +235,9 @@ impl Test {
             .env("HOME", self.dir.path())
             .env("ASTRA_HOME", &self.home)
             .env("TZ", "Europe/Paris")
+            // The built-in recognizer's model downloads never leave the machine: a
+            // test that wants one points this at its own server.
+            .env("ASTRA_MODEL_BASE_URL", "http://127.0.0.1:9")
             .stdin(Stdio::null());
         for (k, v) in &self.env {
             c.env(k, v);

@@ -17,3 +17,5 @@ mod schedule;
 mod secrets;
 mod speech;
 mod throughput;
+mod whisper;
+mod whisper_model;

@@ -255,7 +255,7 @@ fn no_transcriber_waits_with_advice_then_backs_off_then_dead_letters() {
     assert!(item["next_attempt_at"].is_string());
     let err = item["last_error"].as_str().unwrap();
     assert!(
-        err.contains("no transcript available") && err.contains("provider = \"command\""),
+        err.contains("astra models pull base.en") && err.contains("could not be downloaded"),
         "{err}"
     );
     // The backoff holds it back...

@@ -2,12 +2,15 @@
 //!
 //! Providers: `apple` (the transcript Apple stores inside the .m4a), `sidecar`
 //! (a .txt/.srt/.vtt beside the audio), `command` (any local recognizer), `openai` (any
-//! OpenAI-compatible server), and `auto`, which tries them in that order.
+//! OpenAI-compatible server), `whisper` (whisper.cpp built in), and `auto`, which
+//! tries them in that order (`command` when set, `openai` when its key is present).
 pub mod apple;
 pub mod chunks;
 pub mod command;
+pub mod guards;
 pub mod openai;
 pub mod sidecar;
+pub mod whisper;
 
 use crate::config::{TranscriptionConfig, TranscriptionProvider};
 use crate::voice_memo::error::ItemError;
@@ -34,6 +37,17 @@ pub trait Transcriber: Send + Sync {
         audio: &Path,
         ctx: &TranscribeCtx<'_>,
     ) -> Result<Option<String>, ItemError>;
+    /// The transcript with what else the provider knows (segments, language, model);
+    /// by default the text alone.
+    fn transcribe_full(
+        &self,
+        audio: &Path,
+        ctx: &TranscribeCtx<'_>,
+    ) -> Result<Option<Transcript>, ItemError> {
+        Ok(self
+            .transcribe(audio, ctx)?
+            .map(|text| Transcript::plain(text, self.name())))
+    }
 }
 
 /// `auto`: Apple's transcript, else a sidecar, else the command when one is set.
@@ -42,10 +56,99 @@ pub struct Auto {
 }
 
 /// What a transcription produced and who produced it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Transcript {
     pub text: String,
     pub provider: &'static str,
+    /// Timed stretches of the text (empty when the provider gives none).
+    pub segments: Vec<Segment>,
+    /// The recognizer's model (`base.en`), when the provider has one.
+    pub model: Option<String>,
+    /// The spoken language (ISO 639-1), when the provider knows it.
+    pub language: Option<String>,
+    /// The length of the audio the provider heard, when it decoded it.
+    pub audio_seconds: Option<f64>,
+}
+
+/// One stretch of a transcript, with its time in the recording.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Segment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+}
+
+impl Transcript {
+    /// Text alone, from `provider`.
+    pub fn plain(text: String, provider: &'static str) -> Transcript {
+        Transcript {
+            text,
+            provider,
+            segments: Vec::new(),
+            model: None,
+            language: None,
+            audio_seconds: None,
+        }
+    }
+}
+
+/// `transcript.json` in a memo's cache: what a transcript carries besides its text.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CachedMeta {
+    pub provider: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub audio_seconds: Option<f64>,
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+}
+
+/// The providers' names, to restore a cached transcript's `&'static` provider.
+const PROVIDERS: &[&str] = &["apple", "sidecar", "command", "openai", "gemini", "whisper"];
+
+impl CachedMeta {
+    pub fn of(t: &Transcript) -> CachedMeta {
+        CachedMeta {
+            provider: t.provider.to_string(),
+            model: t.model.clone(),
+            language: t.language.clone(),
+            audio_seconds: t.audio_seconds,
+            segments: t.segments.clone(),
+        }
+    }
+
+    /// The transcript from its cached text and (when present) its metadata.
+    pub fn restore(meta: Option<CachedMeta>, text: String) -> Transcript {
+        let Some(m) = meta else {
+            return Transcript::plain(text, "cache");
+        };
+        Transcript {
+            text,
+            provider: PROVIDERS
+                .iter()
+                .find(|p| **p == m.provider)
+                .copied()
+                .unwrap_or("cache"),
+            segments: m.segments,
+            model: m.model,
+            language: m.language,
+            audio_seconds: m.audio_seconds,
+        }
+    }
+}
+
+/// What the pipeline needs to build the providers besides `[transcription]`.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Where temporary files go (`cache/`).
+    pub work_root: PathBuf,
+    /// `$ASTRA_HOME/models`.
+    pub models_dir: PathBuf,
+    /// Memos transcribed at once (`voice_memo.concurrency`).
+    pub workers: usize,
 }
 
 /// A context for tests: the display name only, cache in the system temp folder.
@@ -66,13 +169,8 @@ impl Auto {
     ) -> Result<Transcript, ItemError> {
         let mut first_error = None;
         for t in &self.chain {
-            match t.transcribe(audio, ctx) {
-                Ok(Some(text)) => {
-                    return Ok(Transcript {
-                        text,
-                        provider: t.name(),
-                    });
-                }
+            match t.transcribe_full(audio, ctx) {
+                Ok(Some(transcript)) => return Ok(transcript),
                 Ok(None) => {}
                 // A later provider may still have a transcript (a sidecar beside a
                 // file whose Apple transcript is damaged).
@@ -96,14 +194,20 @@ impl Auto {
     }
 }
 
-/// Builds the configured provider chain. `work_root` holds temporary files.
+/// Builds the configured provider chain.
 /// `openai` without the key OpenAI's own API needs is a usage error.
-pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> anyhow::Result<Auto> {
+pub fn from_config(cfg: &TranscriptionConfig, setup: Setup) -> anyhow::Result<Auto> {
+    let work_root = setup.work_root.clone();
     let command = || -> Box<dyn Transcriber> {
         Box::new(command::CommandTranscriber::new(
             cfg.command.clone(),
             Duration::from_secs(cfg.command_timeout_seconds.max(1)),
             work_root.clone(),
+        ))
+    };
+    let whisper = || -> Box<dyn Transcriber> {
+        Box::new(whisper::WhisperTranscriber::new(
+            whisper::WhisperSetup::from_config(cfg, setup.models_dir.clone(), setup.workers),
         ))
     };
     let chain: Vec<Box<dyn Transcriber>> = match cfg.provider {
@@ -113,6 +217,7 @@ pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> anyhow::Res
         TranscriptionProvider::Openai => {
             vec![Box::new(openai::OpenAiTranscriber::from_config(cfg)?)]
         }
+        TranscriptionProvider::Whisper => vec![whisper()],
         TranscriptionProvider::Auto => {
             let mut c: Vec<Box<dyn Transcriber>> = vec![
                 Box::new(apple::AppleTranscriber),
@@ -124,10 +229,18 @@ pub fn from_config(cfg: &TranscriptionConfig, work_root: PathBuf) -> anyhow::Res
             if key_in_env(&cfg.api_key_env) {
                 c.push(Box::new(openai::OpenAiTranscriber::from_config(cfg)?));
             }
+            c.push(whisper());
             c
         }
     };
     Ok(Auto { chain })
+}
+
+impl Auto {
+    /// The providers `auto` tries, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.chain.iter().map(|t| t.name()).collect()
+    }
 }
 
 /// `auto` uses the OpenAI-compatible server only when its key is in the environment.
