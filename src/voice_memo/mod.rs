@@ -6,9 +6,11 @@ pub mod audio;
 pub mod decode;
 pub mod error;
 mod follow;
+pub mod library;
 pub mod media;
 pub mod organize;
 mod pipeline;
+pub mod qta;
 pub mod seen;
 pub mod sync;
 pub mod transcribe;
@@ -83,6 +85,11 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     };
     let now = Utc::now();
     let listed = watch::list(&cfg.inbox, &rules)?;
+    let library = library::for_run(cfg.library, &cfg.inbox, &ctx.paths.cache)?;
+    let (listed, waiting_audio) = match &library {
+        Some(lib) => apply_library(lib, &cfg.inbox, listed),
+        None => (listed, 0),
+    };
     let index = ctx.paths.cache.join("voice-memo.seen");
     // The fast path: an empty inbox, or names the seen-index settles, need no parse
     // of state.json — unless an interrupted run left memos pending.
@@ -91,7 +98,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     } else {
         None
     };
-    let (open, parsed, waiting) = match quick_pending {
+    let (open, parsed, mut waiting) = match quick_pending {
         Some(0) => (Vec::new(), None, 0),
         _ => {
             if !ctx.opts.dry_run {
@@ -122,6 +129,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             }
         }
     };
+    waiting += waiting_audio;
     let Some(state) = parsed else {
         let mut stages = Stages::default();
         stages.add("watch", watch_started.elapsed().as_millis() as u64);
@@ -207,6 +215,36 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         stages,
         items,
     })
+}
+
+/// What Voice Memos' library says about the listed files: a memo in Recently Deleted
+/// is not processed (what it already produced stays); a live memo whose audio is not
+/// on this Mac yet waits, and says why. Returns the files to go on with and how many
+/// wait.
+fn apply_library(
+    lib: &library::Library,
+    inbox: &std::path::Path,
+    listed: Vec<watch::Listed>,
+) -> (Vec<watch::Listed>, usize) {
+    let listed: Vec<_> = listed
+        .into_iter()
+        .filter(|l| match lib.get(&l.name) {
+            Some(r) if r.deleted => {
+                tracing::debug!(file = %l.name, "in Voice Memos' Recently Deleted: not processed");
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let evicted = lib.evicted(inbox);
+    for r in &evicted {
+        tracing::info!(
+            file = %r.file,
+            title = r.title.as_deref().unwrap_or(""),
+            "waiting: Voice Memos lists it but its audio is not on this Mac yet (kept in iCloud); it is processed once Voice Memos downloads it (play it once in Voice Memos to fetch it)"
+        );
+    }
+    (listed, evicted.len())
 }
 
 /// The default inbox is created on first use (false: it does not exist yet and this
