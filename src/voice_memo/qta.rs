@@ -8,6 +8,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+#[cfg(test)]
+use std::path::PathBuf;
 
 /// The largest `moov` read into memory (a memo's sample tables are far smaller).
 const MAX_MOOV: u64 = 64 * 1024 * 1024;
@@ -228,6 +230,85 @@ pub fn move_metadata_into_first_track(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::voice_memo::decode;
+    use crate::voice_memo::transcribe::apple::read_apple_transcript;
+    use std::process::Command;
+
+    const TSRP: &str = r#"{"attributedString":{"attributeTable":[{"timeRange":[0,1]}],"runs":["Call the dentist",0," tomorrow.",0]},"locale":{"identifier":"en_US"}}"#;
+
+    /// A .qta as Voice Memos writes one, from ffmpeg: QuickTime (`-f mov`, brand
+    /// `qt  `), two AAC tracks of a tone, the second then patched to `apac`;
+    /// with `transcript`, the metadata item moved into the first track.
+    fn make_qta(dir: &Path, name: &str, tracks: usize, transcript: Option<&str>) -> PathBuf {
+        let out = dir.join(name);
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-nostdin", "-loglevel", "error", "-y"]);
+        for _ in 0..tracks {
+            cmd.args(["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]);
+        }
+        for i in 0..tracks {
+            cmd.args(["-map", &format!("{i}:a")]);
+        }
+        cmd.args(["-c:a", "aac", "-f", "mov", "-brand", "qt  "]);
+        if let Some(t) = transcript {
+            cmd.args(["-movflags", "use_metadata_tags", "-metadata"])
+                .arg(format!("com.apple.VoiceMemos.tsrp={t}"));
+        }
+        let st = cmd.arg(&out).status().expect("ffmpeg runs");
+        assert!(st.success());
+        if transcript.is_some() {
+            move_metadata_into_first_track(&out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn a_voice_memos_qta_with_its_transcript_and_an_apac_track() {
+        let dir = tempfile::tempdir().unwrap();
+        let qta = make_qta(dir.path(), "20260101 090000-AB.qta", 2, Some(TSRP));
+        patch_sample_entry(&qta, 1, b"apac").unwrap();
+        let head = std::fs::read(&qta).unwrap();
+        assert!(is_quicktime(&head));
+        assert_eq!(crate::voice_memo::audio::sniff(&head[..16]), Some("mov"));
+        let tracks = sound_tracks(&qta).unwrap().unwrap();
+        let ccs: Vec<_> = tracks.iter().map(|t| t.fourcc).collect();
+        assert_eq!(ccs, vec![*b"mp4a", *b"apac"]);
+        assert_eq!(
+            read_apple_transcript(&qta).unwrap().as_deref(),
+            Some("Call the dentist tomorrow.")
+        );
+        let a = decode::load_16k_mono(&qta).unwrap();
+        assert_eq!((a.track, a.codec.as_str()), (0, "aac"));
+        assert!((a.seconds() - 1.0).abs() < 0.1, "{}", a.seconds());
+    }
+
+    #[test]
+    fn the_aac_track_after_an_apac_one_is_found_by_both_decoders() {
+        let dir = tempfile::tempdir().unwrap();
+        let qta = make_qta(dir.path(), "b.qta", 2, None);
+        patch_sample_entry(&qta, 0, b"apac").unwrap();
+        assert_eq!(read_apple_transcript(&qta).unwrap(), None);
+        let a = decode::load_16k_mono(&qta).unwrap();
+        assert_eq!(a.codec, "aac");
+        // ffmpeg, as the fallback, is pointed at the AAC stream.
+        let f = decode::ffmpeg_stream_16k_mono(&qta, 1).unwrap();
+        assert!((f.seconds() - 1.0).abs() < 0.1, "{}", f.seconds());
+    }
+
+    #[test]
+    fn only_apac_is_a_clear_error_and_the_file_is_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let qta = make_qta(dir.path(), "c.qta", 1, None);
+        patch_sample_entry(&qta, 0, b"apac").unwrap();
+        let before = std::fs::read(&qta).unwrap();
+        let e = decode::load_16k_mono(&qta).unwrap_err();
+        assert!(e.is_permanent(), "{e}");
+        assert!(
+            e.message().contains("c.qta") && e.message().contains("APAC"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&qta).unwrap(), before);
+    }
 
     #[test]
     fn quicktime_brand() {
