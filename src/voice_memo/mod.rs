@@ -86,6 +86,13 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     let now = Utc::now();
     let listed = watch::list(&cfg.inbox, &rules)?;
     let library = library::for_run(cfg.library, &cfg.inbox, &ctx.paths.cache)?;
+    if library.is_some() && cfg.archive_mode == crate::config::ArchiveMode::Move {
+        return Err(usage(format!(
+            "[voice_memo] archive_mode = \"move\" would take recordings out of Voice Memos' folder {} (Voice Memos would lose them): set archive_mode = \"copy\" or \"none\" in {}",
+            cfg.inbox.display(),
+            ctx.paths.config.display()
+        )));
+    }
     let (listed, waiting_audio) = match &library {
         Some(lib) => apply_library(lib, &cfg.inbox, listed),
         None => (listed, 0),
@@ -186,7 +193,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         0
     };
     ctx.begin_work()?;
-    let pipeline = Pipeline::new(ctx, state)?;
+    let mut pipeline = Pipeline::new(ctx, state)?;
+    if let Some(lib) = library {
+        pipeline.set_library(lib);
+    }
     let items = pipeline.run(&scan.ready, ctx.interactive);
     stages.0.extend(pipeline.stages().0);
     for it in &items {

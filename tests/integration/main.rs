@@ -17,5 +17,6 @@ mod schedule;
 mod secrets;
 mod speech;
 mod throughput;
+mod voice_memos;
 mod whisper;
 mod whisper_model;
