@@ -173,7 +173,10 @@ fn snapshot(db: &Path, dir: &Path) -> Result<PathBuf> {
         if before == after {
             return Ok(copy);
         }
-        tracing::debug!(attempt, "Voice Memos wrote its database during the copy; again");
+        tracing::debug!(
+            attempt,
+            "Voice Memos wrote its database during the copy; again"
+        );
         std::thread::sleep(Duration::from_millis(50 * attempt as u64));
     }
     bail!(
@@ -184,7 +187,8 @@ fn snapshot(db: &Path, dir: &Path) -> Result<PathBuf> {
 
 /// Reads `from` and writes a private copy (only reads touch `from`).
 fn copy_file(from: &Path, to: &Path) -> Result<()> {
-    let mut src = fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let mut src =
+        fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
     let mut dst = {
         use std::os::unix::fs::OpenOptionsExt;
         fs::OpenOptions::new()
@@ -338,9 +342,17 @@ mod tests {
         let b = lib.get("20260102 090000-CD.m4a").unwrap();
         assert!(b.deleted);
         assert_eq!(b.title.as_deref(), Some("Old idea"));
-        assert_eq!(lib.evicted(&inbox).len(), 1, "the live one has no audio on disk");
+        assert_eq!(
+            lib.evicted(&inbox).len(),
+            1,
+            "the live one has no audio on disk"
+        );
         assert_eq!(list(&inbox), before, "Apple's folder is byte-identical");
-        assert!(!scratch.join(format!("voice-memos-db.{}", std::process::id())).exists());
+        assert!(
+            !scratch
+                .join(format!("voice-memos-db.{}", std::process::id()))
+                .exists()
+        );
         drop(w);
     }
 

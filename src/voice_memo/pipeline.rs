@@ -317,13 +317,23 @@ impl Pipeline {
         let Some(rec) = self.library.get(name) else {
             return;
         };
-        if let Some(title) = rec.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(title) = rec
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             org.title = title.to_string();
             if let [note] = org.notes.as_mut_slice() {
                 note.title = title.to_string();
             }
         }
-        if let Some(folder) = rec.folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        if let Some(folder) = rec
+            .folder
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
             let tag = folder.split_whitespace().collect::<Vec<_>>().join("-");
             for note in &mut org.notes {
                 if !note.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {

@@ -13,7 +13,11 @@ const TSRP: &str = r#"{"attributedString":{"attributeTable":[{"timeRange":[0,2]}
 
 fn run(cmd: &mut Command) {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// A `.qta` from ffmpeg: `-f mov`, brand `qt  `, two AAC tracks of `input`, the
@@ -121,7 +125,12 @@ fn a_voice_memos_library_titles_folders_deletions_and_evictions() {
             &t.inbox,
             new,
             &[
-                (live, "Dentist and balcony garden", Some("Home Projects"), false),
+                (
+                    live,
+                    "Dentist and balcony garden",
+                    Some("Home Projects"),
+                    false,
+                ),
                 (deleted, "Mower", None, true),
                 (evicted, "Not downloaded yet", None, false),
             ],
@@ -137,12 +146,22 @@ fn a_voice_memos_library_titles_folders_deletions_and_evictions() {
             "the title is the user's ({new}):\n{vault}"
         );
         assert!(vault.to_lowercase().contains("dentist"), "{vault}");
-        assert!(vault.contains("Home-Projects"), "the folder is a tag:\n{vault}");
+        assert!(
+            vault.contains("Home-Projects"),
+            "the folder is a tag:\n{vault}"
+        );
         assert!(t.item(deleted).is_null(), "Recently Deleted: not processed");
         assert!(!vault.to_lowercase().contains("mower"), "{vault}");
         assert!(t.item(evicted).is_null());
-        assert!(v["stats"]["skipped"].as_u64().unwrap() >= 1, "the evicted one waits: {v}");
-        assert_eq!(Test::snapshot(&t.inbox), before, "Apple's folder is byte-identical");
+        assert!(
+            v["stats"]["skipped"].as_u64().unwrap() >= 1,
+            "the evicted one waits: {v}"
+        );
+        assert_eq!(
+            Test::snapshot(&t.inbox),
+            before,
+            "Apple's folder is byte-identical"
+        );
         drop(writer);
     }
 }
@@ -163,5 +182,40 @@ fn a_qta_whose_only_audio_is_apac_fails_clearly_and_is_untouched() {
     assert_ne!(item["status"], "completed", "{item}");
     let err = item["last_error"].to_string() + &r.stdout() + &r.stderr();
     assert!(err.contains("APAC") && err.contains(name), "{err}");
+    assert_eq!(Test::snapshot(&t.inbox), before);
+}
+
+#[test]
+fn a_qta_without_a_transcript_is_transcribed_from_its_aac_track() {
+    let Some(model) = crate::whisper_model::tiny_en() else {
+        return;
+    };
+    let t =
+        Test::new().config("[transcription]\nwhisper_model = \"tiny.en\"\nwhisper_threads = 2\n");
+    let dir = t.home.join("models");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dest = dir.join("ggml-tiny.en.bin");
+    if std::fs::hard_link(&model, &dest).is_err() {
+        std::fs::copy(&model, &dest).unwrap();
+    }
+    let wav = t.dir.path().join("said.wav");
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg("Remember to call the dentist tomorrow morning."));
+    let name = "20260114 130000-EEEE5555.qta";
+    make_qta(
+        &["-i", wav.to_str().unwrap()],
+        &t.inbox.join(name),
+        None,
+        false,
+    );
+    let before = Test::snapshot(&t.inbox);
+    let r = t.voice_memo();
+    r.success();
+    let item = t.item(name);
+    assert_eq!(item["status"], "completed", "{item}\n{}", r.stderr());
+    let todos = t.vault_file("Todos.md");
+    assert!(todos.to_lowercase().contains("dentist"), "{todos}");
     assert_eq!(Test::snapshot(&t.inbox), before);
 }
