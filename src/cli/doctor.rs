@@ -418,8 +418,15 @@ fn inbox_check(cfg: &Config) -> Check {
         ),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && apple => Check::fail(
             "inbox",
-            format!("{}: permission denied", inbox.display()),
-            "give Full Disk Access to the program that runs astra (System Settings → Privacy & Security → Full Disk Access: Terminal, cron, or launchd's agent)",
+            format!("{}: permission denied (EPERM)", inbox.display()),
+            crate::voice_memo::tcc::full_disk_access_hint(
+                &crate::voice_memo::tcc::voice_memo_binaries(),
+            ),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && apple => Check::fail(
+            "inbox",
+            format!("{}: no such folder (ENOENT)", inbox.display()),
+            "Voice Memos has not made its folder on this Mac: open Voice Memos once (with iCloud sync on for Voice Memos), or set [voice_memo] inbox in config.toml",
         ),
         Err(e) => Check::fail(
             "inbox",

@@ -13,6 +13,7 @@ mod pipeline;
 pub mod qta;
 pub mod seen;
 pub mod sync;
+pub mod tcc;
 pub mod transcribe;
 pub mod watch;
 
