@@ -108,6 +108,65 @@ pub fn for_run(
     }
 }
 
+/// The file name each Voice Memos unique id was first seen under (kept in
+/// `$ASTRA_HOME/cache/voice-memos-ids.json`), so a memo whose file is renamed is known
+/// as the same memo.
+#[derive(Debug, Default)]
+pub struct Identities {
+    path: PathBuf,
+    first_names: HashMap<String, String>,
+    changed: bool,
+}
+
+impl Identities {
+    pub fn load(cache: &Path) -> Identities {
+        let path = cache.join("voice-memos-ids.json");
+        let first_names = fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Identities {
+            path,
+            first_names,
+            changed: false,
+        }
+    }
+
+    /// For each listed file the library knows: the name it was first seen under when
+    /// that differs (a rename), by the new name. New ids are remembered.
+    pub fn renames<'a>(
+        &mut self,
+        lib: &Library,
+        listed: impl Iterator<Item = &'a str>,
+    ) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for name in listed {
+            let Some(uid) = lib.get(name).and_then(|r| r.unique_id.as_deref()) else {
+                continue;
+            };
+            match self.first_names.get(uid) {
+                Some(first) if first != name => {
+                    out.insert(name.to_string(), first.clone());
+                }
+                Some(_) => {}
+                None => {
+                    self.first_names.insert(uid.to_string(), name.to_string());
+                    self.changed = true;
+                }
+            }
+        }
+        out
+    }
+
+    pub fn save(&self) -> Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(&self.first_names)?;
+        crate::fsutil::atomic_write(&self.path, &bytes, 0o600)
+    }
+}
+
 /// Reads the library in `inbox` through a snapshot in a private directory under
 /// `scratch`. `Ok(None)`: there is no database.
 pub fn load(inbox: &Path, scratch: &Path) -> Result<Option<Library>> {

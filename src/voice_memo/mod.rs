@@ -112,18 +112,43 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             if !ctx.opts.dry_run {
                 crate::fsutil::create_private_dir(&ctx.paths.cache)?;
             }
-            let wanted = listed.iter().map(|l| l.name.as_str()).collect();
+            // A file Voice Memos renamed is the memo it was first seen as: when that
+            // one is settled, the new name is not a new memo.
+            let renames = match &library {
+                Some(lib) => {
+                    let mut ids = library::Identities::load(&ctx.paths.cache);
+                    let r = ids.renames(lib, listed.iter().map(|l| l.name.as_str()));
+                    if !ctx.opts.dry_run {
+                        ids.save()?;
+                    }
+                    r
+                }
+                None => Default::default(),
+            };
+            let wanted = listed
+                .iter()
+                .map(|l| l.name.as_str())
+                .chain(renames.values().map(String::as_str))
+                .collect();
             let (seen, parsed) =
                 seen::load(ctx.state.path(), &index, ctx.opts.dry_run, Some(&wanted))?;
             let mut waiting = 0;
             let open: Vec<_> = listed
                 .into_iter()
-                .filter(|l| match seen.skip(&l.name, now, ctx.opts.retry_now) {
-                    Some(w) => {
-                        waiting += usize::from(w);
-                        false
+                .filter(|l| {
+                    if let Some(first) = renames.get(&l.name)
+                        && matches!(seen.names.get(first), Some(seen::Known::Settled))
+                    {
+                        tracing::debug!(file = %l.name, first = %first, "renamed in Voice Memos; already processed under its first name");
+                        return false;
                     }
-                    None => true,
+                    match seen.skip(&l.name, now, ctx.opts.retry_now) {
+                        Some(w) => {
+                            waiting += usize::from(w);
+                            false
+                        }
+                        None => true,
+                    }
                 })
                 .collect();
             if open.is_empty() && seen.pending == 0 {

@@ -162,6 +162,19 @@ fn a_voice_memos_library_titles_folders_deletions_and_evictions() {
             before,
             "Apple's folder is byte-identical"
         );
+        // Voice Memos renames the file (same unique id): not a new memo.
+        let renamed = "20260114 090000-AAAA1111 renamed.qta";
+        std::fs::rename(t.inbox.join(live), t.inbox.join(renamed)).unwrap();
+        writer
+            .execute(
+                "UPDATE ZCLOUDRECORDING SET ZPATH = ?1 WHERE ZPATH = ?2",
+                [renamed, live],
+            )
+            .unwrap();
+        let todos = t.vault_file("Todos.md");
+        t.voice_memo().success();
+        assert!(t.item(renamed).is_null(), "{}", t.item(renamed));
+        assert_eq!(t.vault_file("Todos.md"), todos, "nothing written twice");
         drop(writer);
     }
 }
