@@ -293,6 +293,17 @@ mod tests {
         // ffmpeg, as the fallback, is pointed at the AAC stream.
         let f = decode::ffmpeg_stream_16k_mono(&qta, 1).unwrap();
         assert!((f.seconds() - 1.0).abs() < 0.1, "{}", f.seconds());
+        // The conversions for the openai and command providers take the AAC track.
+        let t = std::time::Duration::from_secs(60);
+        let m4a = dir.path().join("b.m4a");
+        crate::voice_memo::media::to_m4a(&qta, &m4a, t).unwrap();
+        assert_eq!(sound_tracks(&m4a).unwrap().unwrap()[0].fourcc, *b"mp4a");
+        let wav = dir.path().join("b.wav");
+        crate::voice_memo::transcribe::command::to_wav(&qta, &wav, t).unwrap();
+        assert!(decode::decode_16k_mono(&wav).unwrap().seconds() > 0.9);
+        patch_sample_entry(&qta, 1, b"apac").unwrap();
+        let e = crate::voice_memo::media::to_m4a(&qta, &m4a, t).unwrap_err();
+        assert!(e.message().contains("APAC"), "{e}");
     }
 
     #[test]
