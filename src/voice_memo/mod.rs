@@ -94,19 +94,19 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             ctx.paths.config.display()
         )));
     }
-    let (listed, waiting_audio) = match &library {
+    let (listed, evicted) = match &library {
         Some(lib) => apply_library(lib, &cfg.inbox, listed),
-        None => (listed, 0),
+        None => (listed, Vec::new()),
     };
     let index = ctx.paths.cache.join("voice-memo.seen");
     // The fast path: an empty inbox, or names the seen-index settles, need no parse
     // of state.json — unless an interrupted run left memos pending.
-    let quick_pending = if listed.is_empty() {
+    let quick_pending = if listed.is_empty() && evicted.is_empty() {
         seen::pending_if_current(ctx.state.path(), &index)
     } else {
         None
     };
-    let (open, parsed, mut waiting) = match quick_pending {
+    let (open, parsed, waiting) = match quick_pending {
         Some(0) => (Vec::new(), None, 0),
         _ => {
             if !ctx.opts.dry_run {
@@ -129,10 +129,24 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 .iter()
                 .map(|l| l.name.as_str())
                 .chain(renames.values().map(String::as_str))
+                .chain(evicted.iter().map(|r| r.file.as_str()))
                 .collect();
             let (seen, parsed) =
                 seen::load(ctx.state.path(), &index, ctx.opts.dry_run, Some(&wanted))?;
             let mut waiting = 0;
+            // Evicted audio waits, unless that memo was processed before its audio
+            // left this Mac.
+            for r in &evicted {
+                if matches!(seen.names.get(&r.file), Some(seen::Known::Settled)) {
+                    continue;
+                }
+                waiting += 1;
+                tracing::info!(
+                    file = %r.file,
+                    title = r.title.as_deref().unwrap_or(""),
+                    "waiting: Voice Memos lists it but its audio is not on this Mac yet (kept in iCloud); it is processed once Voice Memos downloads it (play it once in Voice Memos to fetch it)"
+                );
+            }
             let open: Vec<_> = listed
                 .into_iter()
                 .filter(|l| {
@@ -162,7 +176,6 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             }
         }
     };
-    waiting += waiting_audio;
     let Some(state) = parsed else {
         let mut stages = Stages::default();
         stages.add("watch", watch_started.elapsed().as_millis() as u64);
@@ -254,14 +267,13 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
 }
 
 /// What Voice Memos' library says about the listed files: a memo in Recently Deleted
-/// is not processed (what it already produced stays); a live memo whose audio is not
-/// on this Mac yet waits, and says why. Returns the files to go on with and how many
-/// wait.
+/// is not processed (what it already produced stays). Returns the files to go on
+/// with, and the live memos whose audio is not on this Mac yet (they wait).
 fn apply_library(
     lib: &library::Library,
     inbox: &std::path::Path,
     listed: Vec<watch::Listed>,
-) -> (Vec<watch::Listed>, usize) {
+) -> (Vec<watch::Listed>, Vec<library::Recording>) {
     let listed: Vec<_> = listed
         .into_iter()
         .filter(|l| match lib.get(&l.name) {
@@ -272,15 +284,8 @@ fn apply_library(
             _ => true,
         })
         .collect();
-    let evicted = lib.evicted(inbox);
-    for r in &evicted {
-        tracing::info!(
-            file = %r.file,
-            title = r.title.as_deref().unwrap_or(""),
-            "waiting: Voice Memos lists it but its audio is not on this Mac yet (kept in iCloud); it is processed once Voice Memos downloads it (play it once in Voice Memos to fetch it)"
-        );
-    }
-    (listed, evicted.len())
+    let evicted = lib.evicted(inbox).into_iter().cloned().collect();
+    (listed, evicted)
 }
 
 /// The default inbox is created on first use (false: it does not exist yet and this
