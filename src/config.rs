@@ -63,6 +63,20 @@ pub struct VoiceMemoConfig {
     pub settle_seconds: u64,
     pub max_attempts: u32,
     pub concurrency: usize,
+    /// How the inbox is read: `auto` (Voice Memos' `CloudRecordings.db` when the inbox
+    /// holds one, else the folder), `folder` (the files alone), `voice-memos` (the
+    /// database is required).
+    pub library: LibraryMode,
+}
+
+/// `[voice_memo] library`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LibraryMode {
+    #[default]
+    Auto,
+    Folder,
+    VoiceMemos,
 }
 
 impl Default for VoiceMemoConfig {
@@ -72,13 +86,14 @@ impl Default for VoiceMemoConfig {
             archive_dir: PathBuf::from("~/.astra/archive"),
             archive_mode: ArchiveMode::Copy,
             extensions: [
-                "m4a", "wav", "mp3", "aac", "caf", "flac", "ogg", "opus", "webm", "mp4",
+                "m4a", "qta", "wav", "mp3", "aac", "caf", "flac", "ogg", "opus", "webm", "mp4",
             ]
             .map(String::from)
             .to_vec(),
             settle_seconds: 10,
             max_attempts: 5,
             concurrency: 4,
+            library: LibraryMode::Auto,
         }
     }
 }

@@ -10,10 +10,12 @@ pub const DEFAULT_CONFIG: &str = r#"# astra configuration. Every key is optional
 inbox = "~/.astra/inbox"          # Apple Voice Memos: ~/Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings
 archive_dir = "~/.astra/archive"
 archive_mode = "copy"             # copy (the inbox is never touched) | move | none
-extensions = ["m4a", "wav", "mp3", "aac", "caf", "flac", "ogg", "opus", "webm", "mp4"]
+extensions = ["m4a", "qta", "wav", "mp3", "aac", "caf", "flac", "ogg", "opus", "webm", "mp4"]
 settle_seconds = 10               # a file younger than this, or still growing, waits for the next run
 max_attempts = 5                  # then the memo is dead-lettered (copied to failed/)
 concurrency = 4                   # memos in flight at once
+library = "auto"                  # auto | folder | voice-memos: titles, folders and deletions from
+                                  # Voice Memos' CloudRecordings.db when the inbox holds one
 
 [transcription]
 provider = "auto"                 # auto | apple | sidecar | command | openai | gemini | whisper

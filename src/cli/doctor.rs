@@ -465,10 +465,25 @@ fn inbox_check(cfg: &Config, home: &Path) -> Check {
             c => c,
         };
     }
+    let apple = inbox
+        .to_string_lossy()
+        .contains("group.com.apple.VoiceMemos");
     match std::fs::read_dir(inbox) {
         Ok(entries) => Check::pass(
             "inbox",
             format!("{} ({} entries)", inbox.display(), entries.count()),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && apple => Check::fail(
+            "inbox",
+            format!("{}: permission denied (EPERM)", inbox.display()),
+            crate::voice_memo::tcc::full_disk_access_hint(
+                &crate::voice_memo::tcc::voice_memo_binaries(),
+            ),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && apple => Check::fail(
+            "inbox",
+            format!("{}: no such folder (ENOENT)", inbox.display()),
+            "Voice Memos has not made its folder on this Mac: open Voice Memos once (with iCloud sync on for Voice Memos), or set [voice_memo] inbox in config.toml",
         ),
         Err(e) => {
             let (what, fix) = crate::voice_memo::watch::inbox_problem(inbox, &e);

@@ -149,6 +149,19 @@ fn install_cmd(ctx: &Ctx, backend: Backend) -> Result<u8> {
         );
     }
     print_report(backend, &report, "installed");
+    if backend == Backend::Launchd
+        && crate::voice_memo::tcc::is_apple_folder(&ctx.config()?.voice_memo.inbox)
+    {
+        let bins: Vec<_> = entries
+            .iter()
+            .filter(|e| e.program == "voice-memo")
+            .map(|e| e.binary.clone())
+            .collect();
+        println!(
+            "note: the inbox is Voice Memos' folder; {}",
+            crate::voice_memo::tcc::full_disk_access_hint(&bins)
+        );
+    }
     Ok(crate::exit::OK)
 }
 

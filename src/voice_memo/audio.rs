@@ -10,6 +10,10 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
     let at = |off: usize, magic: &[u8]| {
         head.len() >= off + magic.len() && &head[off..off + magic.len()] == magic
     };
+    if at(4, b"ftyp") && at(8, b"qt  ") {
+        // QuickTime, as Apple's .qta recordings are.
+        return Some("mov");
+    }
     if at(4, b"ftyp") {
         return Some("mp4");
     }
@@ -82,6 +86,7 @@ mod tests {
     #[test]
     fn recognises_common_formats() {
         assert_eq!(sniff(b"\0\0\0\x20ftypM4A \0\0\0\0"), Some("mp4"));
+        assert_eq!(sniff(b"\0\0\0\x14ftypqt  \0\0\x02\0"), Some("mov"));
         assert_eq!(sniff(b"RIFF\x24\0\0\0WAVEfmt "), Some("wav"));
         assert_eq!(sniff(b"caff\0\x01\0\0"), Some("caf"));
         assert_eq!(sniff(b"fLaC\0\0\0\x22"), Some("flac"));

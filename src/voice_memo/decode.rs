@@ -355,24 +355,56 @@ const FFMPEG_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// read the file (opus, webm…). A file neither can read is a transient error naming
 /// both reasons (with how to install ffmpeg when it is missing).
 pub fn load_16k_mono(path: &Path) -> Result<Audio, ItemError> {
+    // An MP4/QuickTime file (a .qta above all) lists its sound tracks' codecs: with
+    // none that anything here decodes, say which codec it is; otherwise ffmpeg, when
+    // it is the fallback, is told which audio stream to take.
+    let stream = check_decodable(path)?;
     let own = match decode_16k_mono(path) {
         Ok(a) => return Ok(a),
         Err(e) => e,
     };
-    tracing::debug!(file = %file_label(path), reason = %own, "decoding with ffmpeg instead");
-    ffmpeg_16k_mono(path).map_err(|ff| {
+    tracing::debug!(file = %file_label(path), reason = %own, stream, "decoding with ffmpeg instead");
+    ffmpeg_stream_16k_mono(path, stream).map_err(|ff| {
         ItemError::transient(format!("{own}; ffmpeg could not decode it either: {ff}"))
     })
 }
 
+/// For an MP4/QuickTime file (a .qta above all), the index of the first audio stream
+/// in a codec something here decodes (ffmpeg's `0:a:N`); a permanent error naming the
+/// codec when no sound track is (only APAC); 0 for anything else. Reads only the
+/// `moov` box, so it is cheap enough to ask before a speech model is loaded.
+pub fn check_decodable(path: &Path) -> Result<usize, ItemError> {
+    let tracks = crate::voice_memo::qta::sound_tracks(path)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    match tracks.iter().find(|t| t.decodable()) {
+        Some(t) => Ok(t.audio_index),
+        None if !tracks.is_empty() => {
+            let codecs: Vec<String> = tracks.iter().map(|t| t.codec_label()).collect();
+            Err(ItemError::permanent(format!(
+                "{}: its only audio is in {}, which neither the built-in decoder nor ffmpeg can decode; the file was left untouched (export the memo from Voice Memos as .m4a, or let Voice Memos transcribe it)",
+                file_label(path),
+                codecs.join(" and ")
+            )))
+        }
+        None => Ok(0),
+    }
+}
+
 /// ffmpeg's decoding of the first audio stream as 16 kHz mono `f32`.
 pub fn ffmpeg_16k_mono(path: &Path) -> Result<Audio, String> {
+    ffmpeg_stream_16k_mono(path, 0)
+}
+
+/// ffmpeg's decoding of audio stream `stream` (`-map 0:a:N`) as 16 kHz mono `f32`.
+pub fn ffmpeg_stream_16k_mono(path: &Path, stream: usize) -> Result<Audio, String> {
     let mut cmd = Command::new("ffmpeg");
+    let map = format!("0:a:{stream}");
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i"])
         .arg(path)
-        .args([
-            "-vn", "-map", "0:a:0", "-ac", "1", "-ar", "16000", "-f", "f32le", "-",
-        ]);
+        .args(["-vn", "-map", &map])
+        .args(["-ac", "1", "-ar", "16000", "-f", "f32le", "-"]);
     let o = process::run(&mut cmd, FFMPEG_TIMEOUT).map_err(|e: RunError| e.to_string())?;
     if !o.status.success() {
         return Err(format!(

@@ -223,10 +223,13 @@ fn write_via_part(
 /// Converts `input` to mono AAC in an `.m4a` at `out` (a format every
 /// OpenAI-compatible server accepts, about 0.5 MB a minute).
 pub fn to_m4a(input: &Path, out: &Path, timeout: Duration) -> Result<(), ItemError> {
+    // A .qta's AAC track, not its APAC one (which ffmpeg may rank first).
+    let map = format!("0:a:{}", crate::voice_memo::decode::check_decodable(input)?);
     let mut cmd = ffmpeg_cmd();
-    cmd.arg("-i").arg(input).args([
-        "-vn", "-map", "0:a:0", "-ac", "1", "-c:a", "aac", "-b:a", "64k",
-    ]);
+    cmd.arg("-i")
+        .arg(input)
+        .args(["-vn", "-map", &map])
+        .args(["-ac", "1", "-c:a", "aac", "-b:a", "64k"]);
     let what = format!("{}: converting to m4a", display(input));
     write_via_part(cmd, out, &what, timeout)
 }

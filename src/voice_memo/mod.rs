@@ -6,12 +6,15 @@ pub mod audio;
 pub mod decode;
 pub mod error;
 mod follow;
+pub mod library;
 pub mod media;
 pub mod organize;
 mod pipeline;
 mod preview;
+pub mod qta;
 pub mod seen;
 pub mod sync;
+pub mod tcc;
 pub mod transcribe;
 pub mod watch;
 
@@ -90,11 +93,23 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     };
     let now = Utc::now();
     let listed = watch::list(&cfg.inbox, &rules)?;
+    let library = library::for_run(cfg.library, &cfg.inbox, &ctx.paths.cache)?;
+    if library.is_some() && cfg.archive_mode == crate::config::ArchiveMode::Move {
+        return Err(usage(format!(
+            "[voice_memo] archive_mode = \"move\" would take recordings out of Voice Memos' folder {} (Voice Memos would lose them): set archive_mode = \"copy\" or \"none\" in {}",
+            cfg.inbox.display(),
+            ctx.paths.config.display()
+        )));
+    }
+    let (listed, evicted) = match &library {
+        Some(lib) => apply_library(lib, &cfg.inbox, listed),
+        None => (listed, Vec::new()),
+    };
     let index = seen::index_path(ctx.paths);
     let db = crate::catalogue::db_path(ctx.paths);
     // The fast path: an empty inbox, or names the seen-index settles, need no parse
     // of state.json — unless an interrupted run left memos pending.
-    let quick_pending = if listed.is_empty() {
+    let quick_pending = if listed.is_empty() && evicted.is_empty() {
         seen::pending_if_current(ctx.state.path(), &index)
     } else {
         None
@@ -105,7 +120,25 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             if !ctx.opts.dry_run {
                 crate::fsutil::create_private_dir(&ctx.paths.cache)?;
             }
-            let wanted = listed.iter().map(|l| l.name.as_str()).collect();
+            // A file Voice Memos renamed is the memo it was first seen as: when that
+            // one is settled, the new name is not a new memo.
+            let renames = match &library {
+                Some(lib) => {
+                    let mut ids = library::Identities::load(&ctx.paths.cache);
+                    let r = ids.renames(lib, listed.iter().map(|l| l.name.as_str()));
+                    if !ctx.opts.dry_run {
+                        ids.save()?;
+                    }
+                    r
+                }
+                None => Default::default(),
+            };
+            let wanted = listed
+                .iter()
+                .map(|l| l.name.as_str())
+                .chain(renames.values().map(String::as_str))
+                .chain(evicted.iter().map(|r| r.file.as_str()))
+                .collect();
             let (seen, parsed) = seen::load(
                 ctx.state.path(),
                 &index,
@@ -114,9 +147,28 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
                 Some(&wanted),
             )?;
             let mut waiting = 0;
+            // Evicted audio waits, unless that memo was processed before its audio
+            // left this Mac.
+            for r in &evicted {
+                if matches!(seen.names.get(&r.file), Some(seen::Known::Settled)) {
+                    continue;
+                }
+                waiting += 1;
+                tracing::info!(
+                    file = %r.file,
+                    title = r.title.as_deref().unwrap_or(""),
+                    "waiting: Voice Memos lists it but its audio is not on this Mac yet (kept in iCloud); it is processed once Voice Memos downloads it (play it once in Voice Memos to fetch it)"
+                );
+            }
             let open: Vec<_> = listed
                 .into_iter()
                 .filter(|l| {
+                    if let Some(first) = renames.get(&l.name)
+                        && matches!(seen.names.get(first), Some(seen::Known::Settled))
+                    {
+                        tracing::debug!(file = %l.name, first = %first, "renamed in Voice Memos; already processed under its first name");
+                        return false;
+                    }
                     match seen.skip(&l.name, now, ctx.opts.retry_now, &rules.transcription_hash) {
                         Some(w) => {
                             waiting += usize::from(w);
@@ -228,7 +280,10 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         0
     };
     ctx.begin_work()?;
-    let pipeline = Pipeline::new(ctx, state, catalogue)?;
+    let mut pipeline = Pipeline::new(ctx, state, catalogue)?;
+    if let Some(lib) = library {
+        pipeline.set_library(lib);
+    }
     let items = pipeline.run(&scan.ready, ctx.interactive);
     // The next run with nothing new finds a current seen-index.
     if let Err(e) = seen::load(
@@ -278,6 +333,28 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         stages,
         items,
     })
+}
+
+/// What Voice Memos' library says about the listed files: a memo in Recently Deleted
+/// is not processed (what it already produced stays). Returns the files to go on
+/// with, and the live memos whose audio is not on this Mac yet (they wait).
+fn apply_library(
+    lib: &library::Library,
+    inbox: &std::path::Path,
+    listed: Vec<watch::Listed>,
+) -> (Vec<watch::Listed>, Vec<library::Recording>) {
+    let listed: Vec<_> = listed
+        .into_iter()
+        .filter(|l| match lib.get(&l.name) {
+            Some(r) if r.deleted => {
+                tracing::debug!(file = %l.name, "in Voice Memos' Recently Deleted: not processed");
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let evicted = lib.evicted(inbox).into_iter().cloned().collect();
+    (listed, evicted)
 }
 
 /// The default inbox is created on first use (false: it does not exist yet and this

@@ -52,6 +52,8 @@ pub struct Pipeline {
     spent: Mutex<Spent>,
     /// `[transcription] model`: what an `openai` transcription is priced as.
     transcription_model: String,
+    /// Voice Memos' titles and folders, by file name (`[voice_memo] library`).
+    library: std::collections::HashMap<String, super::library::Recording>,
 }
 
 /// Audio transcribed and tokens used during one run.
@@ -164,6 +166,7 @@ impl Pipeline {
             stages: Mutex::new(Stages::default()),
             spent: Mutex::new(Spent::default()),
             transcription_model: cfg.transcription.model.clone(),
+            library: Default::default(),
         })
     }
 
@@ -408,6 +411,43 @@ impl Pipeline {
         }
     }
 
+    /// Voice Memos' library for this run: its titles and folders go into the outputs.
+    pub fn set_library(&mut self, lib: super::library::Library) {
+        self.library = lib.recordings;
+    }
+
+    /// The memo's title and folder from Voice Memos: the title is the memo's and (when
+    /// it made one note) the note's; the folder is a tag on its notes.
+    fn apply_library(&self, name: &str, org: &mut Organization) {
+        let Some(rec) = self.library.get(name) else {
+            return;
+        };
+        if let Some(title) = rec
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            org.title = title.to_string();
+            if let [note] = org.notes.as_mut_slice() {
+                note.title = title.to_string();
+            }
+        }
+        if let Some(folder) = rec
+            .folder
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
+            let tag = folder.split_whitespace().collect::<Vec<_>>().join("-");
+            for note in &mut org.notes {
+                if !note.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+                    note.tags.push(tag.clone());
+                }
+            }
+        }
+    }
+
     /// Runs the stages this item has not finished yet.
     fn advance(&self, c: &Candidate, item: &mut Item) -> Result<(), ItemError> {
         if let Some(problem) = &c.problem {
@@ -463,8 +503,9 @@ impl Pipeline {
             crash_point("transcribed");
         }
         ItemError::check_stop()?;
-        let (org, usage) =
+        let (mut org, usage) =
             self.time("organize", || self.organization(&memo, &transcript, &cache))?;
+        self.apply_library(&c.name, &mut org);
         if let Some(t) = tokens_of(usage) {
             item.tokens = Some(item.tokens.unwrap_or_default() + t);
             self.spend(None, Some(t));

@@ -27,5 +27,6 @@ mod secrets;
 mod speech;
 mod throughput;
 mod ui;
+mod voice_memos;
 mod whisper;
 mod whisper_model;

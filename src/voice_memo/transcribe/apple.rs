@@ -1,5 +1,8 @@
 //! Apple's own transcript: iOS 18 / macOS 15 Voice Memos store it inside the .m4a,
-//! as JSON in a `tsrp` atom under `moov/trak/udta` (or `moov/udta`).
+//! as JSON in a `tsrp` atom under `moov/trak/udta` (or `moov/udta`). In a `.qta`
+//! (QuickTime, newer Voice Memos) the same JSON is a QuickTime metadata item: the
+//! track's `meta` has a `keys` atom naming `com.apple.VoiceMemos.tsrp`, and the
+//! `ilst` item with that key's index holds it in its `data` atom.
 use super::Transcriber;
 use crate::voice_memo::error::ItemError;
 use anyhow::{Context, anyhow, bail};
@@ -21,6 +24,13 @@ const MOOV: FourCc = *b"moov";
 const TRAK: FourCc = *b"trak";
 const UDTA: FourCc = *b"udta";
 const TSRP: FourCc = *b"tsrp";
+const META: FourCc = *b"meta";
+const KEYS: FourCc = *b"keys";
+const ILST: FourCc = *b"ilst";
+const DATA: FourCc = *b"data";
+const HDLR: FourCc = *b"hdlr";
+/// The QuickTime metadata key Voice Memos stores the transcript under in a `.qta`.
+const TSRP_KEY: &[u8] = b"com.apple.VoiceMemos.tsrp";
 const MDIA: FourCc = *b"mdia";
 const MINF: FourCc = *b"minf";
 const STBL: FourCc = *b"stbl";
@@ -270,13 +280,98 @@ fn tsrp_in_moov<R: Read + Seek>(
                 child.end,
                 |r, grandchild| match grandchild.kind {
                     UDTA => tsrp_in_udta(r, grandchild),
+                    META => tsrp_in_meta(r, grandchild),
                     _ => Ok(None),
                 },
             ),
             UDTA => tsrp_in_udta(r, child),
+            META => tsrp_in_meta(r, child),
             _ => Ok(None),
         }
     })
+}
+
+/// The transcript in a QuickTime metadata box (`meta` holding `hdlr`, `keys` and
+/// `ilst`): the `data` payload of the `ilst` item whose key is
+/// `com.apple.VoiceMemos.tsrp`, as a header whose body is the JSON. QuickTime's
+/// `meta` has no version/flags word; an ISO `meta` (as ffmpeg writes under `udta`)
+/// has one: both are read.
+fn tsrp_in_meta<R: Read + Seek>(
+    r: &mut R,
+    meta: &BoxHeader,
+) -> Result<Option<BoxHeader>, WalkError> {
+    let mut body = meta.body_start();
+    if meta.body_len() >= 8 {
+        r.seek(SeekFrom::Start(body))?;
+        let mut head = [0u8; 8];
+        r.read_exact(&mut head)?;
+        let first_is_box = head[4..8] == HDLR || head[4..8] == KEYS || head[4..8] == ILST;
+        if !first_is_box && head[..4] == [0, 0, 0, 0] {
+            body += 4;
+        }
+    }
+    let boxes = list_boxes(r, body, meta.end)?;
+    let Some(keys) = boxes.iter().find(|b| b.kind == KEYS) else {
+        return Ok(None);
+    };
+    let Some(ilst) = boxes.iter().find(|b| b.kind == ILST) else {
+        return Ok(None);
+    };
+    if keys.body_len() > MAX_TSRP_BYTES {
+        return Err(WalkError::Invalid(format!(
+            "the metadata keys atom at offset {} is {} bytes",
+            keys.start,
+            keys.body_len()
+        )));
+    }
+    let Some(index) = key_index(&read_box_body(r, keys)?, keys.start)? else {
+        return Ok(None);
+    };
+    let want = index.to_be_bytes();
+    let Some(item) = children(r, ilst)?.into_iter().find(|b| b.kind == want) else {
+        return Ok(None);
+    };
+    let Some(data) = first_child(r, &item, DATA)? else {
+        return Ok(None);
+    };
+    // `data`: a 4-byte type indicator and a 4-byte locale, then the value.
+    if data.body_len() < 8 {
+        return Err(WalkError::Invalid(format!(
+            "the transcript's data atom at offset {} is too short",
+            data.start
+        )));
+    }
+    Ok(Some(BoxHeader {
+        kind: TSRP,
+        start: data.start,
+        header_len: data.header_len + 8,
+        end: data.end,
+    }))
+}
+
+/// The 1-based index of `com.apple.VoiceMemos.tsrp` in a `keys` body (version and
+/// flags, an entry count, then entries of size, namespace and name).
+fn key_index(body: &[u8], at: u64) -> Result<Option<u32>, WalkError> {
+    let bad = || WalkError::Invalid(format!("the metadata keys atom at offset {at} is cut off"));
+    if body.len() < 8 {
+        return Err(bad());
+    }
+    let count = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+    let mut pos = 8usize;
+    for index in 1..=count {
+        let size = body
+            .get(pos..pos + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(bad)?;
+        if size < 8 || pos + size > body.len() {
+            return Err(bad());
+        }
+        if &body[pos + 8..pos + size] == TSRP_KEY {
+            return Ok(Some(index));
+        }
+        pos += size;
+    }
+    Ok(None)
 }
 
 fn tsrp_in_udta<R: Read + Seek>(

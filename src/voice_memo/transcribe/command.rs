@@ -56,10 +56,13 @@ fn run_error(what: &str, e: RunError) -> ItemError {
 
 /// Converts `input` to a 16 kHz mono 16-bit WAV at `out` with ffmpeg.
 pub fn to_wav(input: &Path, out: &Path, timeout: Duration) -> Result<(), ItemError> {
+    // A .qta's AAC track, not its APAC one.
+    let map = format!("0:a:{}", crate::voice_memo::decode::check_decodable(input)?);
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
         .arg(input)
-        .args(["-vn", "-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le"])
+        .args(["-vn", "-map", &map])
+        .args(["-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le"])
         .arg(out);
     let name = display(input);
     let o = process::run(&mut cmd, timeout)

@@ -190,6 +190,9 @@ impl Transcriber for WhisperTranscriber {
         audio: &Path,
         ctx: &TranscribeCtx<'_>,
     ) -> Result<Option<Transcript>, ItemError> {
+        // A file with nothing decodable (a .qta with only APAC) fails before the model
+        // is fetched or loaded.
+        crate::voice_memo::decode::check_decodable(audio)?;
         let model_path = self.model_file()?;
         ItemError::check_stop()?;
         let decoded = crate::voice_memo::decode::load_16k_mono(audio)?;
