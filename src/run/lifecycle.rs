@@ -445,11 +445,14 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
         RunStatus::Failed => eprintln!("{}: failed in {secs:.1}s: {}", id.program, result.message),
         _ => {
             let line = s.summary("written less than settle_seconds ago or still growing");
-            eprintln!(
-                "{}: {line} in {secs:.1}s{dry}{}",
-                id.program,
+            // Under cron the one line names the first failure; at a terminal each
+            // failing item gets its own line below instead.
+            let first = if interactive {
+                String::new()
+            } else {
                 first_failure(result)
-            );
+            };
+            eprintln!("{}: {line} in {secs:.1}s{dry}{first}", id.program);
         }
     }
     if interactive {

@@ -138,7 +138,7 @@ impl WhisperTranscriber {
             Some(Err(e)) => {
                 ItemError::check_stop()?;
                 Err(ItemError::waiting(format!(
-                    "the speech model {} is missing and could not be downloaded: {e}. Run `astra models pull {}` to try again",
+                    "the speech model {} is missing and could not be downloaded (run `astra models pull {}` to try again): {e}",
                     model.name, model.name
                 )))
             }
