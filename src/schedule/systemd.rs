@@ -22,11 +22,15 @@ pub fn service(e: &Entry) -> String {
          [Service]\n\
          Type=oneshot\n\
          ExecStart={exec}\n\
-         Environment={env}\n",
+         Environment={env}\n\
+         Environment={path}\n",
         program = e.program,
         description = e.description.replace('%', "%%"),
         exec = quote(&e.binary.to_string_lossy()),
         env = quote(&format!("ASTRA_HOME={}", e.home.to_string_lossy())),
+        // The user manager's PATH has no ~/.local/bin or Homebrew: the one the cron
+        // line gets (the binaries' folder, then install's PATH, deduplicated).
+        path = quote(&format!("PATH={}", e.path)),
     )
 }
 
