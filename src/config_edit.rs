@@ -21,10 +21,12 @@ fn save(path: &Path, doc: &DocumentMut) -> Result<()> {
     crate::fsutil::atomic_write(path, doc.to_string().as_bytes(), 0o600)
 }
 
-/// Sets `[jobs.<name>] enabled`; the table is found by either spelling of the job's
-/// name and created (as `[jobs.<name>]`) when missing. Returns whether it changed.
-pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool> {
-    let mut doc = load(path)?;
+/// `[jobs.<name>]`, found by either spelling of the job's name and created (as
+/// `[jobs.<name>]`) when missing.
+fn job_table<'a>(
+    doc: &'a mut DocumentMut,
+    job: &JobInfo,
+) -> Result<&'a mut dyn toml_edit::TableLike> {
     let jobs = doc.entry("jobs").or_insert_with(|| {
         let mut t = Table::new();
         t.set_implicit(true);
@@ -39,9 +41,32 @@ pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool
         job.name
     };
     let table = jobs.entry(key).or_insert_with(|| Item::Table(Table::new()));
-    let table = table
+    table
         .as_table_like_mut()
-        .with_context(|| format!("[jobs.{key}] in config.toml is not a table"))?;
+        .with_context(|| format!("[jobs.{key}] in config.toml is not a table"))
+}
+
+/// Sets `key` in `table`, keeping the comment after the old value.
+fn set_keeping_comment(table: &mut dyn toml_edit::TableLike, key: &str, new: toml_edit::Item) {
+    match table.get_mut(key) {
+        Some(item) => {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            *item = new;
+            if let (Some(d), Some(v)) = (decor, item.as_value_mut()) {
+                *v.decor_mut() = d;
+            }
+        }
+        None => {
+            table.insert(key, new);
+        }
+    }
+}
+
+/// Sets `[jobs.<name>] enabled` (the table found or created by [`job_table`]).
+/// Returns whether it changed.
+pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool> {
+    let mut doc = load(path)?;
+    let table = job_table(&mut doc, job)?;
     let current = table
         .get("enabled")
         .and_then(|i| i.as_bool())
@@ -52,18 +77,7 @@ pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool
     if table.get("enabled").is_none() && enabled {
         return Ok(false);
     }
-    match table.get_mut("enabled") {
-        Some(item) => {
-            let decor = item.as_value().map(|v| v.decor().clone());
-            *item = value(enabled);
-            if let (Some(d), Some(v)) = (decor, item.as_value_mut()) {
-                *v.decor_mut() = d;
-            }
-        }
-        None => {
-            table.insert("enabled", value(enabled));
-        }
-    }
+    set_keeping_comment(table, "enabled", value(enabled));
     save(path, &doc)?;
     Ok(true)
 }
@@ -72,23 +86,7 @@ pub fn set_job_enabled(path: &Path, job: &JobInfo, enabled: bool) -> Result<bool
 /// keeping the comment after the old value. Returns whether it changed.
 pub fn set_job_schedule(path: &Path, job: &JobInfo, schedule: &str) -> Result<bool> {
     let mut doc = load(path)?;
-    let jobs = doc.entry("jobs").or_insert_with(|| {
-        let mut t = Table::new();
-        t.set_implicit(true);
-        Item::Table(t)
-    });
-    let jobs = jobs
-        .as_table_mut()
-        .context("`jobs` in config.toml is not a table")?;
-    let key = if jobs.contains_key(job.program) {
-        job.program
-    } else {
-        job.name
-    };
-    let table = jobs.entry(key).or_insert_with(|| Item::Table(Table::new()));
-    let table = table
-        .as_table_like_mut()
-        .with_context(|| format!("[jobs.{key}] in config.toml is not a table"))?;
+    let table = job_table(&mut doc, job)?;
     let current = table
         .get("schedule")
         .and_then(|i| i.as_str())
@@ -97,18 +95,7 @@ pub fn set_job_schedule(path: &Path, job: &JobInfo, schedule: &str) -> Result<bo
     {
         return Ok(false);
     }
-    match table.get_mut("schedule") {
-        Some(item) => {
-            let decor = item.as_value().map(|v| v.decor().clone());
-            *item = value(schedule);
-            if let (Some(d), Some(v)) = (decor, item.as_value_mut()) {
-                *v.decor_mut() = d;
-            }
-        }
-        None => {
-            table.insert("schedule", value(schedule));
-        }
-    }
+    set_keeping_comment(table, "schedule", value(schedule));
     save(path, &doc)?;
     Ok(true)
 }

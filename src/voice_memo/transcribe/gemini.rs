@@ -658,29 +658,6 @@ mod tests {
         );
     }
 
-    /// 16 kHz mono WAV: 1.5 s of tone, 1 s of silence, 1.5 s of tone.
-    fn tone_silence_tone() -> Vec<u8> {
-        let samples: Vec<i16> = (0..64_000)
-            .map(|i| {
-                let t = i as f64 / 16_000.0;
-                if (1.5..2.5).contains(&t) {
-                    0
-                } else {
-                    ((t * 440.0 * std::f64::consts::TAU).sin() * 10_000.0) as i16
-                }
-            })
-            .collect();
-        let mut v = b"RIFF".to_vec();
-        v.extend_from_slice(&(36 + 128_000u32).to_le_bytes());
-        v.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x01\0");
-        v.extend_from_slice(&16_000u32.to_le_bytes());
-        v.extend_from_slice(&32_000u32.to_le_bytes());
-        v.extend_from_slice(b"\x02\0\x10\0data");
-        v.extend_from_slice(&128_000u32.to_le_bytes());
-        v.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
-        v
-    }
-
     #[test]
     fn a_recording_longer_than_a_request_takes_is_cut_and_joined() {
         let srv = tiny_http::Server::http("127.0.0.1:0").unwrap();
@@ -702,7 +679,7 @@ mod tests {
         });
         let dir = tempfile::tempdir().unwrap();
         let audio = dir.path().join("long.wav");
-        std::fs::write(&audio, tone_silence_tone()).unwrap();
+        std::fs::write(&audio, super::super::tone_silence_tone()).unwrap();
         let cache = dir.path().join("cache");
         let ctx = TranscribeCtx {
             display: "long.wav",
