@@ -144,6 +144,7 @@ fn organize_and_sync(c: &mut Criterion) {
                     id: "0123456789ab".into(),
                     recorded_at,
                     transcript: String::new(),
+                    title: None,
                 };
                 let out = target
                     .sync(&memo, &org, &Outputs::default(), &mut |_| Ok(()))

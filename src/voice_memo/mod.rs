@@ -44,6 +44,59 @@ pub struct Memo {
     pub recorded_at: DateTime<FixedOffset>,
     /// What was heard (empty until transcribed): the Notion pages carry it.
     pub transcript: String,
+    /// The title the user gave the memo in Voice Memos (`[voice_memo] library`).
+    pub title: Option<String>,
+}
+
+/// Between a memo's title and its file name in `source`.
+const SOURCE_SEPARATOR: &str = " · ";
+
+impl Memo {
+    /// What the outputs' `source` says: the file name, or `Title · file name` when
+    /// Voice Memos has a title for it. The file name always ends it, so a lookup by
+    /// source finds the memo's pages whatever its title was when they were written
+    /// ([`is_source_of`]); titles alone repeat ("New Recording 3", a place name).
+    pub fn source(&self) -> String {
+        match self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => format!("{}{SOURCE_SEPARATOR}{}", one_line(t), self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Whether an output's `source` belongs to the memo named `name`: the bare file name
+/// (astra before titles, or a memo without one) or any title followed by it.
+pub fn is_source_of(source: &str, name: &str) -> bool {
+    source == name
+        || source
+            .strip_suffix(name)
+            .is_some_and(|head| head.ends_with(SOURCE_SEPARATOR))
+}
+
+/// The memo file name a `source` ends with, among `names` (sorted): the whole source,
+/// else the part after a separator.
+pub fn source_name<'a>(source: &str, names: &'a [String]) -> Option<&'a String> {
+    let find = |n: &str| {
+        names
+            .binary_search_by(|x| x.as_str().cmp(n))
+            .ok()
+            .map(|i| &names[i])
+    };
+    find(source).or_else(|| {
+        source
+            .match_indices(SOURCE_SEPARATOR)
+            .find_map(|(i, sep)| find(&source[i + sep.len()..]))
+    })
+}
+
+/// `s` on one line: runs of whitespace, newlines included, become one space.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A memo's short id: the start of SHA-256(file name, NUL, content digest). The name
@@ -120,23 +173,22 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             if !ctx.opts.dry_run {
                 crate::fsutil::create_private_dir(&ctx.paths.cache)?;
             }
-            // A file Voice Memos renamed is the memo it was first seen as: when that
-            // one is settled, the new name is not a new memo.
-            let renames = match &library {
+            // A file Voice Memos renamed is the memo it was first seen as (same unique
+            // id): it goes on under that name.
+            let listed = match &library {
                 Some(lib) => {
                     let mut ids = library::Identities::load(&ctx.paths.cache);
-                    let r = ids.renames(lib, listed.iter().map(|l| l.name.as_str()));
+                    let renames = ids.renames(lib, listed.iter().map(|l| l.name.as_str()));
                     if !ctx.opts.dry_run {
                         ids.save()?;
                     }
-                    r
+                    as_first_names(listed, &renames)
                 }
-                None => Default::default(),
+                None => listed,
             };
             let wanted = listed
                 .iter()
                 .map(|l| l.name.as_str())
-                .chain(renames.values().map(String::as_str))
                 .chain(evicted.iter().map(|r| r.file.as_str()))
                 .collect();
             let (seen, parsed) = seen::load(
@@ -163,12 +215,6 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             let open: Vec<_> = listed
                 .into_iter()
                 .filter(|l| {
-                    if let Some(first) = renames.get(&l.name)
-                        && matches!(seen.names.get(first), Some(seen::Known::Settled))
-                    {
-                        tracing::debug!(file = %l.name, first = %first, "renamed in Voice Memos; already processed under its first name");
-                        return false;
-                    }
                     match seen.skip(&l.name, now, ctx.opts.retry_now, &rules.transcription_hash) {
                         Some(w) => {
                             waiting += usize::from(w);
@@ -357,6 +403,37 @@ fn apply_library(
     (listed, evicted)
 }
 
+/// Files Voice Memos renamed, as the memos they were first seen as (`renames`: first
+/// name by current name). Such a memo keeps its name — its key in state and the
+/// catalogue, the `source` of what it wrote, its id — and only its audio is read from
+/// the file's new place, so a memo renamed half-way through is finished, not started
+/// again, and one already done is not done twice. A file still there under a first
+/// name that a renamed file now carries is the same memo twice: the renamed file,
+/// which the library lists, is the one kept.
+fn as_first_names(
+    listed: Vec<watch::Listed>,
+    renames: &std::collections::HashMap<String, String>,
+) -> Vec<watch::Listed> {
+    if renames.is_empty() {
+        return listed;
+    }
+    let taken: std::collections::HashSet<&str> = renames.values().map(String::as_str).collect();
+    listed
+        .into_iter()
+        .filter_map(|l| match renames.get(&l.name) {
+            Some(first) => {
+                tracing::debug!(file = %l.name, first = %first, "renamed in Voice Memos: the memo first seen as {first}");
+                Some(watch::Listed {
+                    name: first.clone(),
+                    path: l.path,
+                })
+            }
+            None if taken.contains(l.name.as_str()) => None,
+            None => Some(l),
+        })
+        .collect()
+}
+
 /// The default inbox is created on first use (false: it does not exist yet and this
 /// is a dry run); a configured one elsewhere must exist.
 fn ensure_inbox(ctx: &RunContext<'_>) -> Result<bool> {
@@ -381,4 +458,75 @@ fn ensure_inbox(ctx: &RunContext<'_>) -> Result<bool> {
         inbox.display(),
         ctx.paths.config.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memo(name: &str, title: Option<&str>) -> Memo {
+        Memo {
+            name: name.into(),
+            path: PathBuf::from(name),
+            id: "0123456789ab".into(),
+            recorded_at: DateTime::parse_from_rfc3339("2026-01-14T09:00:00+01:00").unwrap(),
+            transcript: String::new(),
+            title: title.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_source_is_the_title_then_the_file_name() {
+        let name = "20260114 090000-AA11.qta";
+        assert_eq!(memo(name, None).source(), name);
+        assert_eq!(memo(name, Some("  ")).source(), name);
+        let titled = memo(name, Some("Dentist\n and  garden"));
+        assert_eq!(titled.source(), format!("Dentist and garden · {name}"));
+        assert!(is_source_of(&titled.source(), name));
+        assert!(is_source_of(name, name), "pages written before titles");
+        assert!(is_source_of(&format!("Old title · {name}"), name));
+        // Another file whose name ends the same way is another memo.
+        assert!(!is_source_of("x20260114 090000-AA11.qta", name));
+        assert!(!is_source_of(&format!("T · x{name}"), name));
+    }
+
+    #[test]
+    fn a_source_names_its_memo_among_many() {
+        let mut names = vec![
+            "a.m4a".to_string(),
+            "b · c.m4a".to_string(),
+            "ba.m4a".to_string(),
+        ];
+        names.sort();
+        assert_eq!(source_name("a.m4a", &names).unwrap(), "a.m4a");
+        assert_eq!(source_name("Title · ba.m4a", &names).unwrap(), "ba.m4a");
+        assert_eq!(source_name("b · c.m4a", &names).unwrap(), "b · c.m4a");
+        assert_eq!(
+            source_name("Title · b · c.m4a", &names).unwrap(),
+            "b · c.m4a"
+        );
+        assert_eq!(source_name("Title · d.m4a", &names), None);
+        assert_eq!(source_name("xa.m4a", &names), None);
+    }
+
+    #[test]
+    fn a_renamed_file_goes_on_as_the_memo_it_was_first_seen_as() {
+        let l = |n: &str| watch::Listed {
+            name: n.into(),
+            path: PathBuf::from("/in").join(n),
+        };
+        let renames = [("new.qta".to_string(), "first.qta".to_string())]
+            .into_iter()
+            .collect();
+        // The old file still there under the first name is the same memo: one is kept.
+        let out = as_first_names(vec![l("first.qta"), l("new.qta"), l("other.m4a")], &renames);
+        let got: Vec<_> = out
+            .iter()
+            .map(|l| (l.name.as_str(), l.path.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [("first.qta", "/in/new.qta"), ("other.m4a", "/in/other.m4a")]
+        );
+    }
 }

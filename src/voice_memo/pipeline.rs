@@ -416,10 +416,18 @@ impl Pipeline {
         self.library = lib.recordings;
     }
 
+    /// What Voice Memos' library says about this recording. The library knows the file
+    /// by its name on disk, which after a rename in Voice Memos is not the memo's name
+    /// (the one it was first seen under).
+    fn recording(&self, c: &Candidate) -> Option<&super::library::Recording> {
+        let file = c.path.file_name()?.to_str()?;
+        self.library.get(file)
+    }
+
     /// The memo's title and folder from Voice Memos: the title is the memo's and (when
     /// it made one note) the note's; the folder is a tag on its notes.
-    fn apply_library(&self, name: &str, org: &mut Organization) {
-        let Some(rec) = self.library.get(name) else {
+    fn apply_library(&self, c: &Candidate, org: &mut Organization) {
+        let Some(rec) = self.recording(c) else {
             return;
         };
         if let Some(title) = rec
@@ -470,6 +478,10 @@ impl Pipeline {
                 .as_deref()
                 .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
                 .unwrap_or(c.recorded_at),
+            title: self.recording(c).and_then(|r| {
+                let t = r.title.as_deref()?.trim();
+                (!t.is_empty()).then(|| t.to_string())
+            }),
         };
         let cache = self.cache.join(&memo.id);
         ItemError::check_stop()?;
@@ -505,7 +517,7 @@ impl Pipeline {
         ItemError::check_stop()?;
         let (mut org, usage) =
             self.time("organize", || self.organization(&memo, &transcript, &cache))?;
-        self.apply_library(&c.name, &mut org);
+        self.apply_library(c, &mut org);
         if let Some(t) = tokens_of(usage) {
             item.tokens = Some(item.tokens.unwrap_or_default() + t);
             self.spend(None, Some(t));

@@ -81,10 +81,11 @@ pub fn inbox_problem(inbox: &Path, e: &std::io::Error) -> (String, String) {
                 .ok()
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| format!("uid {}", unsafe { libc::geteuid() }));
-            let on_mac = cfg!(target_os = "macos")
-                || inbox.to_string_lossy().contains("group.com.apple.VoiceMemos");
+            // macOS refuses protected folders (Voice Memos', iCloud Drive's) with EPERM
+            // to a program without Full Disk Access, whatever the folder's mode says.
+            let on_mac = cfg!(target_os = "macos") || super::tcc::is_apple_folder(inbox);
             let fix = if on_mac {
-                "macOS lets only programs with Full Disk Access read it: System Settings → Privacy & Security → Full Disk Access, add the program that runs astra (your terminal; /usr/sbin/cron for cron; for launchd, the astra binaries), then run again".to_string()
+                super::tcc::full_disk_access_hint(&super::tcc::voice_memo_binaries())
             } else {
                 use std::os::unix::fs::{MetadataExt, PermissionsExt};
                 let owner = fs::metadata(inbox)

@@ -1216,9 +1216,26 @@ fn matches(
     if t == "date" && cond.get("is_not_empty") == Some(&json!(true)) {
         return Ok(value["start"].as_str().is_some_and(|s| !s.is_empty()));
     }
+    // Text conditions besides equals, as Notion reads them: case does not matter.
+    for op in ["ends_with", "starts_with", "contains"] {
+        let Some(w) = cond.get(op) else { continue };
+        if !matches!(t, "title" | "rich_text") {
+            return Err(bad(format!("body.filter.{t}.{op} is not a {t} condition")));
+        }
+        let have = plain(&value).to_lowercase();
+        let w = w
+            .as_str()
+            .ok_or_else(|| bad(format!("body.filter.{t}.{op} should be a string")))?
+            .to_lowercase();
+        return Ok(match op {
+            "ends_with" => have.ends_with(&w),
+            "starts_with" => have.starts_with(&w),
+            _ => have.contains(&w),
+        });
+    }
     let wanted = cond.get("equals").ok_or_else(|| {
         bad(format!(
-            "body.filter.{t}.equals should be defined (only equals and date is_not_empty are faked)"
+            "body.filter.{t}.equals should be defined (only equals, ends_with, starts_with, contains and date is_not_empty are faked)"
         ))
     })?;
     Ok(match t {

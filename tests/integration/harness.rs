@@ -17,6 +17,8 @@ pub struct Test {
     env: Vec<(String, String)>,
     /// A config the test wrote itself: never rewritten by the harness.
     own_config: bool,
+    /// Run the binaries as `nobody` when the tests run as root ([`Test::unprivileged`]).
+    unprivileged: bool,
 }
 
 /// A finished run of a binary.
@@ -129,6 +131,60 @@ pub fn bin(name: &str) -> std::path::PathBuf {
     PathBuf::from(built(name))
 }
 
+/// uid and gid of `nobody`.
+pub const NOBODY: u32 = 65534;
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `dir` and everything in it owned by `nobody`.
+fn give_to_nobody(dir: &Path) {
+    std::os::unix::fs::lchown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            give_to_nobody(&path);
+        } else {
+            std::os::unix::fs::lchown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+    }
+}
+
+/// The binary `program` where `nobody` may run it: where cargo built it when every
+/// folder above it is open to others, else a copy in a world-readable folder (a
+/// checkout under root's 0700 home).
+fn bin_for_nobody(program: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::{Mutex, OnceLock};
+    let built = bin(program);
+    let open = built
+        .ancestors()
+        .skip(1)
+        .all(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+        && fs::metadata(&built).is_ok_and(|m| m.permissions().mode() & 0o005 == 0o005);
+    if open {
+        return built;
+    }
+    static COPIES: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
+    let mut dir = COPIES.get_or_init(Default::default).lock().unwrap();
+    let dir = dir.get_or_insert_with(|| {
+        let d = std::env::temp_dir().join(format!("astra-test-bins.{}", std::process::id()));
+        fs::create_dir_all(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        d
+    });
+    let copy = dir.join(program);
+    if !copy.exists() {
+        let part = dir.join(format!("{program}.part"));
+        fs::copy(&built, &part).unwrap();
+        fs::set_permissions(&part, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::rename(&part, &copy).unwrap();
+    }
+    copy
+}
+
 fn built(name: &str) -> &'static str {
     match name {
         "voice-memo" => env!("CARGO_BIN_EXE_voice-memo"),
@@ -154,7 +210,17 @@ impl Test {
             extra: String::new(),
             env: Vec::new(),
             own_config: false,
+            unprivileged: false,
         }
+    }
+
+    /// The binaries run as an ordinary user even when the tests run as root (CI
+    /// does): root reads every folder, so a permission a test takes away is refused
+    /// only to someone else. As root, each command runs as `nobody` through
+    /// `setpriv`, and the test's directory is handed to `nobody` first.
+    pub fn unprivileged(mut self) -> Test {
+        self.unprivileged = true;
+        self
     }
 
     /// Adds a key to `[voice_memo]`.
@@ -238,7 +304,20 @@ impl Test {
     /// The command for `program` with this test's environment.
     pub fn command(&self, program: &str) -> Command {
         self.write_config();
-        let mut c = Command::new(bin(program));
+        let mut c = if self.unprivileged && is_root() {
+            give_to_nobody(self.dir.path());
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+                "--",
+            ])
+            .arg(bin_for_nobody(program));
+            c
+        } else {
+            Command::new(bin(program))
+        };
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())

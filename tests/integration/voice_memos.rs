@@ -232,3 +232,356 @@ fn a_qta_without_a_transcript_is_transcribed_from_its_aac_track() {
     assert!(todos.to_lowercase().contains("dentist"), "{todos}");
     assert_eq!(Test::snapshot(&t.inbox), before);
 }
+
+/// The markers and headings the vault has for one memo, counted.
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn a_memo_renamed_half_way_is_finished_as_itself_not_done_again() {
+    let t = Test::new();
+    let first = "20260114 090000-AAAA1111.qta";
+    let renamed = "20260114 090000-AAAA1111 2.qta";
+    make_qta(
+        &["-f", "lavfi", "-i", "sine=frequency=300:duration=2"],
+        &t.inbox.join(first),
+        Some(TSRP),
+        false,
+    );
+    let writer = library(
+        &t.inbox,
+        true,
+        &[(first, "Dentist and balcony garden", None, false)],
+    );
+    // The outputs are written, then the run dies before it records that.
+    let crashed = t.env("ASTRA_TEST_CRASH_AT", "synced-unsaved");
+    let r = crashed.voice_memo();
+    assert_ne!(r.code(), Some(0), "the hook should have killed the run");
+    let t = crashed.env("ASTRA_TEST_CRASH_AT", "none");
+    let vault = vault_text(&t);
+    assert_eq!(
+        count(&vault.to_lowercase(), "dentist tomorrow"),
+        1,
+        "{vault}"
+    );
+    // Voice Memos renames the file before the next run.
+    std::fs::rename(t.inbox.join(first), t.inbox.join(renamed)).unwrap();
+    writer
+        .execute(
+            "UPDATE ZCLOUDRECORDING SET ZPATH = ?1 WHERE ZPATH = ?2",
+            [renamed, first],
+        )
+        .unwrap();
+    let before = Test::snapshot(&t.inbox);
+    let r = t.voice_memo();
+    r.success();
+    let item = t.item(first);
+    assert_eq!(item["status"], "completed", "{item}\n{}", r.stderr());
+    assert!(t.item(renamed).is_null(), "one memo, under its first name");
+    let after = vault_text(&t);
+    let todos = t.vault_file("Todos.md");
+    assert_eq!(
+        todos.matches("^astra-").count(),
+        1,
+        "the todo is not written twice:\n{todos}"
+    );
+    let notes = Test::tree(&t.vault.join("Notes"));
+    assert_eq!(notes.len(), 1, "one note: {notes:?}\n{after}");
+    let note = t.vault_file(&format!("Notes/{}", notes[0]));
+    assert!(
+        note.contains(&format!("source: \"Dentist and balcony garden · {first}\"")),
+        "{note}"
+    );
+    let listed = t.run("astra", &["memos", "--json"]);
+    assert_eq!(listed.json()["data"]["total"], 1, "{}", listed.stdout());
+    assert_eq!(Test::snapshot(&t.inbox), before, "Apple's folder untouched");
+    drop(writer);
+}
+
+#[test]
+fn notion_pages_carry_the_title_and_a_retry_finds_them_by_file_name() {
+    use crate::fake_notion::{FakeNotion, prop_text};
+    let fake = FakeNotion::start();
+    let parent = fake.add_page("Astra", true);
+    let keys = crate::notion::databases(&fake, &parent);
+    let t = crate::notion::notion_test(&fake, &keys);
+    let live = "20260114 090000-AAAA1111.qta";
+    make_qta(
+        &["-f", "lavfi", "-i", "sine=frequency=300:duration=2"],
+        &t.inbox.join(live),
+        Some(TSRP),
+        false,
+    );
+    let writer = library(
+        &t.inbox,
+        true,
+        &[(live, "Balcony plans", Some("Home"), false)],
+    );
+    // Each page is created, then the run dies before it records the page.
+    let mut crashes = 0;
+    for _ in 0..6 {
+        let out = t
+            .command("voice-memo")
+            .env("ASTRA_TEST_CRASH_AT", "notion-page-created")
+            .args(["--json", "--retry-now"])
+            .output()
+            .unwrap();
+        if out.status.code().is_some() {
+            break;
+        }
+        crashes += 1;
+    }
+    assert!(crashes >= 2, "a crash at each page ({crashes})");
+    // Meanwhile the user renames the memo in Voice Memos.
+    writer
+        .execute(
+            "UPDATE ZCLOUDRECORDING SET ZCUSTOMLABELFORSORTING = 'Balcony garden', ZENCRYPTEDTITLE = 'Balcony garden'",
+            [],
+        )
+        .unwrap();
+    t.run("voice-memo", &["--json", "--retry-now"]).success();
+    let item = t.item(live);
+    assert_eq!(item["status"], "completed", "{item}");
+    let outputs = &item["outputs"];
+    let written =
+        outputs["todos"].as_array().unwrap().len() + outputs["notes"].as_array().unwrap().len();
+    assert!(written >= 2, "a todo and a note: {outputs}");
+    let mut pages = Vec::new();
+    for db in ["TODOs", "Notes"] {
+        let (_, id) = fake
+            .databases_under(&parent)
+            .into_iter()
+            .find(|(title, _)| title == db)
+            .unwrap();
+        pages.extend(fake.pages_in(&id));
+    }
+    let sources: Vec<String> = pages.iter().map(|p| prop_text(p, "source")).collect();
+    assert_eq!(pages.len(), written, "no page twice: {sources:?}");
+    for s in &sources {
+        assert!(
+            s.ends_with(&format!(" · {live}")) && s.starts_with("Balcony "),
+            "the source is the title and the file name: {s}"
+        );
+    }
+    let id = item["id"].as_str().unwrap();
+    for o in outputs["journal"].as_array().unwrap() {
+        let page = o.as_str().unwrap().split('#').next().unwrap();
+        let headings: Vec<String> = fake
+            .texts(page)
+            .into_iter()
+            .filter(|h| h.ends_with(&format!(" · {id}")))
+            .collect();
+        assert_eq!(headings.len(), 1, "{headings:?}");
+        assert!(headings[0].contains("Balcony"), "titled: {headings:?}");
+    }
+    drop(writer);
+}
+
+/// The `inbox` check of `astra doctor --json`.
+fn doctor_inbox(t: &Test) -> serde_json::Value {
+    let r = t.run("astra", &["doctor", "--json"]);
+    let v = r.json();
+    v["data"]["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}\n{}", r.stderr()))
+        .iter()
+        .find(|c| c["name"] == "inbox")
+        .unwrap()
+        .clone()
+}
+
+/// macOS answers a program without Full Disk Access with EPERM when it lists Voice
+/// Memos' folder. Here the folder's mode refuses it to an ordinary user (as root the
+/// binaries run as `nobody`), which reaches astra as the same PermissionDenied.
+#[test]
+fn voice_memos_folder_refused_is_told_from_voice_memos_folder_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut t = Test::new().unprivileged();
+    t.inbox = t
+        .dir
+        .path()
+        .join("Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings");
+    let missing = doctor_inbox(&t);
+    assert_eq!(missing["ok"], false, "{missing}");
+    assert!(
+        missing["detail"].as_str().unwrap().contains("ENOENT"),
+        "{missing}"
+    );
+    assert!(
+        missing["fix"]
+            .as_str()
+            .unwrap()
+            .contains("open Voice Memos once"),
+        "{missing}"
+    );
+    assert!(
+        !missing.to_string().contains("Full Disk Access"),
+        "{missing}"
+    );
+
+    std::fs::create_dir_all(&t.inbox).unwrap();
+    t.add_memo(
+        "20260114 090000-AAAA1111.m4a",
+        "Remind me to water the plants.",
+    );
+    std::fs::set_permissions(&t.inbox, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let refused = doctor_inbox(&t);
+    let run = t.voice_memo();
+    std::fs::set_permissions(&t.inbox, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("EPERM"),
+        "{refused}"
+    );
+    let fix = refused["fix"].as_str().unwrap();
+    assert!(fix.contains("Full Disk Access"), "{fix}");
+    // The exact binary launchd would run, beside the astra that answered.
+    assert!(fix.contains("/voice-memo"), "{fix}");
+    assert!(fix.contains("/usr/sbin/cron"), "{fix}");
+    assert!(!fix.contains("mkdir"), "{fix}");
+    assert_ne!(run.code(), Some(0));
+    let e = run.stderr();
+    assert!(
+        e.contains("Full Disk Access") && e.contains("/voice-memo"),
+        "{e}"
+    );
+    assert!(!e.contains("create it"), "{e}");
+    assert!(t.item("20260114 090000-AAAA1111.m4a").is_null());
+}
+
+#[test]
+fn launchd_install_with_voice_memos_folder_says_full_disk_access() {
+    let (mut t, _fake) = crate::schedule::scheduled();
+    t.inbox = t
+        .dir
+        .path()
+        .join("Library/Group Containers/group.com.apple.VoiceMemos.shared/Recordings");
+    std::fs::create_dir_all(&t.inbox).unwrap();
+    let r = t.run("astra", &["schedule", "install", "--launchd"]);
+    r.success();
+    let out = r.stdout();
+    assert!(
+        out.contains("Full Disk Access") && out.contains("/opt/astra/bin/voice-memo"),
+        "{out}"
+    );
+    // Another inbox needs no such note.
+    let (t, _fake) = crate::schedule::scheduled();
+    let out = t
+        .run("astra", &["schedule", "install", "--launchd"])
+        .stdout();
+    assert!(!out.contains("Full Disk Access"), "{out}");
+}
+
+/// espeak-ng's speech of `text` as a WAV in the test's directory.
+fn speech(t: &Test, name: &str, text: &str) -> std::path::PathBuf {
+    let wav = t.dir.path().join(format!("{name}.wav"));
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(text));
+    wav
+}
+
+/// The "done when": a Voice Memos folder as it is today — `.qta` and `.m4a`
+/// mixed, most without a transcript, the database beside them, Voice Memos holding
+/// it open — in one run becomes TODOs, notes and journal entries under the user's
+/// titles, and nothing in the folder changes.
+#[test]
+fn a_voice_memos_folder_as_it_is_today_is_done_in_one_run() {
+    let Some(model) = crate::whisper_model::tiny_en() else {
+        return;
+    };
+    let t =
+        Test::new().config("[transcription]\nwhisper_model = \"tiny.en\"\nwhisper_threads = 2\n");
+    let dir = t.home.join("models");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dest = dir.join("ggml-tiny.en.bin");
+    if std::fs::hard_link(&model, &dest).is_err() {
+        std::fs::copy(&model, &dest).unwrap();
+    }
+    let with_transcript = "20260114 090000-AAAA1111.qta";
+    let qta = "20260114 100000-BBBB2222.qta";
+    let m4a = "20260114 190000-CCCC3333.m4a";
+    let deleted = "20260114 200000-DDDD4444.m4a";
+    make_qta(
+        &["-f", "lavfi", "-i", "sine=frequency=300:duration=2"],
+        &t.inbox.join(with_transcript),
+        Some(TSRP),
+        false,
+    );
+    let milk = speech(&t, "milk", "Remind me to buy milk tomorrow.");
+    make_qta(
+        &["-i", milk.to_str().unwrap()],
+        &t.inbox.join(qta),
+        None,
+        false,
+    );
+    let walk = speech(
+        &t,
+        "walk",
+        "Journal. Today I feel happy about the long walk by the river.",
+    );
+    for (wav, name) in [(&walk, m4a), (&milk, deleted)] {
+        run(Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
+            .arg(wav)
+            .args(["-c:a", "aac"])
+            .arg(t.inbox.join(name)));
+        age(&t.inbox.join(name), 120);
+    }
+    let writer = library(
+        &t.inbox,
+        true,
+        &[
+            (
+                with_transcript,
+                "Dentist and balcony garden",
+                Some("Home Projects"),
+                false,
+            ),
+            (qta, "Groceries", None, false),
+            (m4a, "Evening walk", None, false),
+            (deleted, "Old milk", None, true),
+        ],
+    );
+    let before = Test::snapshot(&t.inbox);
+    let r = t.voice_memo();
+    r.success();
+    for name in [with_transcript, qta, m4a] {
+        let item = t.item(name);
+        assert_eq!(
+            item["status"],
+            "completed",
+            "{name}: {item}\n{}",
+            r.stderr()
+        );
+    }
+    assert!(
+        t.item(deleted).is_null(),
+        "Recently Deleted is not processed"
+    );
+    let todos = t.vault_file("Todos.md").to_lowercase();
+    assert!(
+        todos.contains("dentist") && todos.contains("milk"),
+        "{todos}"
+    );
+    // Each todo links its transcript note, named by the memo's title.
+    assert!(todos.contains("groceries"), "{todos}");
+    let vault = vault_text(&t);
+    assert!(
+        vault.contains(&format!(
+            "source: \"Dentist and balcony garden · {with_transcript}\""
+        )),
+        "{vault}"
+    );
+    let journal = t.vault_file("Journal/2026-01-14.md");
+    assert!(journal.contains("### 7:00 PM · Evening walk"), "{journal}");
+    assert!(journal.to_lowercase().contains("walk"), "{journal}");
+    assert_eq!(
+        Test::snapshot(&t.inbox),
+        before,
+        "nothing in Apple's folder changed, nothing was added to it"
+    );
+    drop(writer);
+}

@@ -493,20 +493,22 @@ impl NotionClient {
         }
     }
 
-    /// The pages of a data source whose rich-text property `property` equals one of
-    /// `values`: one query (paged) per 100 values, an `or` of `equals` conditions.
+    /// The pages of a data source whose property `property` (of type `kind`) matches
+    /// one of `values` by the filter condition `op` (`equals`, `ends_with`…): one
+    /// query (paged) per 100 values, an `or` of the conditions.
     pub fn query_any(
         &self,
         data_source_id: &str,
         property: &str,
         kind: &str,
+        op: &str,
         values: &[String],
     ) -> Result<Vec<Page>, NotionError> {
         let mut pages = Vec::new();
         for chunk in values.chunks(MAX_CHILDREN) {
             let conditions: Vec<Value> = chunk
                 .iter()
-                .map(|v| json!({"property": property, kind: {"equals": v}}))
+                .map(|v| json!({"property": property, kind: {op: v}}))
                 .collect();
             let filter = match conditions.as_slice() {
                 [one] => one.clone(),

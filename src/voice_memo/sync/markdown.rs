@@ -8,9 +8,9 @@
 use super::SyncTarget;
 use crate::fsutil;
 use crate::state::Outputs;
-use crate::voice_memo::Memo;
 use crate::voice_memo::error::ItemError;
 use crate::voice_memo::organize::{JournalEntry, Note, Organization, Priority, Todo};
+use crate::voice_memo::{Memo, one_line};
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::path::{Path, PathBuf};
@@ -113,7 +113,11 @@ impl MarkdownTarget {
                 let at = memo.recorded_at.to_rfc3339();
                 let marker = format!("{id} at {at} -->");
                 let time = memo.recorded_at.format("%-I:%M %p");
-                let mut section = format!("### {time}\n{marker}\n\n{}\n", entry.content.trim());
+                let heading = match &memo.title {
+                    Some(title) => format!("{time} · {}", one_line(title)),
+                    None => time.to_string(),
+                };
+                let mut section = format!("### {heading}\n{marker}\n\n{}\n", entry.content.trim());
                 if let Some(l) = link {
                     section.push_str(&format!("\n{l}\n"));
                 }
@@ -215,10 +219,6 @@ fn todo_line(todo: &Todo, marker: &str, link: Option<&str>) -> String {
     line
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// A YAML double-quoted scalar.
 fn yaml_str(s: &str) -> String {
     serde_json::to_string(&one_line(s)).unwrap_or_else(|_| "\"\"".into())
@@ -230,7 +230,7 @@ fn note_file(memo: &Memo, note: &Note, marker: &str, link: Option<&str>) -> Stri
     let body = format!(
         "---\ntitle: {}\nsource: {}\nrecorded_at: {}\ncategory: {}\ntags: [{}]\nastra_id: {marker}\n---\n\n# {}\n\n{}\n",
         yaml_str(&note.title),
-        yaml_str(&memo.name),
+        yaml_str(&memo.source()),
         memo.recorded_at.to_rfc3339(),
         yaml_str(&note.category),
         tags.join(", "),
@@ -277,7 +277,7 @@ pub fn write_transcript_note(
         } else {
             &org.title
         }),
-        yaml_str(&memo.name),
+        yaml_str(&memo.source()),
         memo.recorded_at.to_rfc3339(),
         yaml_str(provider),
         memo.id,
@@ -384,6 +384,7 @@ mod tests {
             id: "0123456789ab".into(),
             recorded_at: DateTime::parse_from_rfc3339("2026-01-14T13:54:31+01:00").unwrap(),
             transcript: String::new(),
+            title: None,
         }
     }
 
@@ -430,6 +431,7 @@ mod tests {
             recorded_at: DateTime::parse_from_rfc3339(&format!("2026-01-14T{hhmm}:00+01:00"))
                 .unwrap(),
             transcript: String::new(),
+            title: None,
         };
         let mut o = org();
         o.todos.clear();

@@ -21,9 +21,9 @@ use super::{Progress, SyncTarget};
 use crate::clients::notion::{self, Block, NotionClient, NotionError, Page, text};
 use crate::config::NotionConfig;
 use crate::state::Outputs;
-use crate::voice_memo::Memo;
 use crate::voice_memo::error::ItemError;
 use crate::voice_memo::organize::{JournalEntry, Note, Organization, Todo};
+use crate::voice_memo::{Memo, one_line};
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use schema::{Databases, Resolved};
@@ -231,11 +231,17 @@ impl NotionTarget {
         self.ask_by_source(db, memo)
     }
 
+    /// The pages whose `source` is the memo's: its file name, or a title and it
+    /// ([`crate::voice_memo::is_source_of`]). Notion's `ends_with` finds them whatever
+    /// the title was when they were written; the exact test drops other files whose
+    /// names merely end the same way.
     fn ask_by_source(&self, db: &Resolved, memo: &Memo) -> Result<Vec<Page>, NotionError> {
-        self.client.query(
+        let mut pages = self.client.query(
             &db.data_source_id,
-            &json!({"property": "source", "rich_text": {"equals": memo.name}}),
-        )
+            &json!({"property": "source", "rich_text": {"ends_with": memo.name}}),
+        )?;
+        pages.retain(|p| crate::voice_memo::is_source_of(&source_of(p), &memo.name));
+        Ok(pages)
     }
 
     /// Creates the pages not created yet, in order; `field` picks the outputs list.
@@ -365,7 +371,13 @@ impl NotionTarget {
         marker: &str,
     ) -> Result<String, NotionError> {
         let day = memo.recorded_at.date_naive();
-        let heading = format!("{} · {marker}", memo.recorded_at.format("%-I:%M %p"));
+        let time = memo.recorded_at.format("%-I:%M %p");
+        // The marker ends the heading (it is how the entry is found again); the title
+        // Voice Memos has for the memo, when there is one, goes between.
+        let heading = match &memo.title {
+            Some(title) => format!("{time} · {} · {marker}", one_line(title)),
+            None => format!("{time} · {marker}"),
+        };
         let paragraphs = text::paragraphs(&entry.content);
         if let Some(mut page) = self.known_day(db, day)? {
             if page.processed {
@@ -559,20 +571,22 @@ impl NotionTarget {
         if names.is_empty() {
             return Ok(());
         }
-        let pages = self
-            .client
-            .query_any(&db.data_source_id, "source", "rich_text", names)?;
+        let pages = self.client.query_any(
+            &db.data_source_id,
+            "source",
+            "rich_text",
+            "ends_with",
+            names,
+        )?;
         let mut found: HashMap<(String, String), Vec<Page>> = names
             .iter()
             .map(|n| ((db.data_source_id.clone(), n.clone()), Vec::new()))
             .collect();
         for p in pages {
-            let source = p
-                .properties
-                .get("source")
-                .map(|v| text::plain(&v["rich_text"]))
-                .unwrap_or_default();
-            if let Some(list) = found.get_mut(&(db.data_source_id.clone(), source)) {
+            let Some(name) = crate::voice_memo::source_name(&source_of(&p), names) else {
+                continue;
+            };
+            if let Some(list) = found.get_mut(&(db.data_source_id.clone(), name.clone())) {
                 list.push(p);
             }
         }
@@ -589,7 +603,7 @@ impl NotionTarget {
         let wanted: Vec<String> = days.iter().map(|d| d.to_string()).collect();
         let pages = self
             .client
-            .query_any(&db.data_source_id, "date", "date", &wanted)?;
+            .query_any(&db.data_source_id, "date", "date", "equals", &wanted)?;
         let mut known: HashMap<NaiveDate, Option<DayPage>> =
             days.iter().map(|d| (*d, None)).collect();
         for p in pages {
@@ -820,10 +834,6 @@ fn missing_blocks(
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// A select option name Notion accepts: no commas, at most 100 characters.
 fn option_name(s: &str) -> String {
     one_line(&s.replace(',', " ")).chars().take(100).collect()
@@ -843,8 +853,16 @@ fn common(props: &mut Map<String, Value>, memo: &Memo) {
     );
     props.insert(
         "source".into(),
-        json!({"rich_text": text::property_text(&memo.name)}),
+        json!({"rich_text": text::property_text(&memo.source())}),
     );
+}
+
+/// A page's `source`, as plain text.
+fn source_of(page: &Page) -> String {
+    page.properties
+        .get("source")
+        .map(|v| text::plain(&v["rich_text"]))
+        .unwrap_or_default()
 }
 
 fn todo_page(db: &Resolved, memo: &Memo, todo: &Todo) -> PageSpec {
@@ -1025,6 +1043,7 @@ mod tests {
             id: "0123456789ab".into(),
             recorded_at: chrono::DateTime::parse_from_rfc3339("2026-01-14T13:54:31+01:00").unwrap(),
             transcript: String::new(),
+            title: None,
         };
         let e = |kind| NotionError {
             kind,
