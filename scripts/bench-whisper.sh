@@ -42,10 +42,15 @@ ffmpeg -nostdin -loglevel error -y -i "$W/speech.wav" -c:a aac -b:a 64k "$W/spee
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "== voice-memo (release), $(basename "$MODEL"), $THREADS threads, 60 s m4a, $RUNS runs"
-: > "$W/astra.txt"
-for i in $(seq "$RUNS"); do
-  H=$W/home$i
+CLI=${WHISPER_CLI:-}
+# scripts/bench-whisper-cli.sh builds it here from the whisper.cpp release whisper-rs-sys vendors.
+for c in "$HOME"/.cache/astra-ci/whisper.cpp-build/*-static/bin/whisper-cli; do
+  if [ -z "$CLI" ] && [ -x "$c" ]; then CLI=$c; fi
+done
+
+# One voice-memo run: wall, peak RSS, whisper's own time and the model load (ms).
+astra_run() { # i
+  local H=$W/home$1
   mkdir -p "$H/inbox"
   cp "$W/speech.m4a" "$H/inbox/memo.m4a"
   touch -d '-5 min' "$H/inbox/memo.m4a"
@@ -65,30 +70,37 @@ EOF
   whisper_ms=$(grep -h '"whisper: transcribed"' "$H"/logs/* | sed 's/.*"elapsed_ms":\([0-9]*\).*/\1/')
   load_ms=$(grep -h '"whisper: model loaded"' "$H"/logs/* | sed 's/.*"ms":\([0-9]*\).*/\1/')
   echo "$wall $rss_kb $whisper_ms $load_ms" >> "$W/astra.txt"
-  echo "run $i: wall ${wall}s, peak RSS $((rss_kb / 1024)) MiB, whisper ${whisper_ms} ms, model load ${load_ms} ms"
+  echo "run $1: voice-memo wall ${wall}s, peak RSS $((rss_kb / 1024)) MiB, whisper ${whisper_ms} ms, model load ${load_ms} ms"
+}
+
+cli_run() { # i
+  /usr/bin/time -f "%e %M" -o "$W/cli.time" "$CLI" -m "$MODEL" -f "$W/speech.wav" -t "$THREADS" \
+    -bs 1 -mc 0 -sns -nt -np > "$W/cli.out" 2>/dev/null
+  read -r wall rss_kb < "$W/cli.time"
+  echo "$wall $rss_kb" >> "$W/cli.txt"
+  echo "run $1: whisper-cli wall ${wall}s, peak RSS $((rss_kb / 1024)) MiB"
+}
+
+echo "== voice-memo (release), $(basename "$MODEL"), $THREADS threads, 60 s m4a, $RUNS runs"
+if [ -n "$CLI" ]; then
+  echo "   each followed by whisper-cli ($CLI) on the same audio (16 kHz WAV), model and"
+  echo "   threads; greedy (-bs 1), no context (-mc 0), -sns. Interleaved: both see the same load."
+fi
+: > "$W/astra.txt"
+: > "$W/cli.txt"
+for i in $(seq "$RUNS"); do
+  astra_run "$i"
+  if [ -n "$CLI" ]; then cli_run "$i"; fi
 done
 a_wall=$(cut -d' ' -f1 "$W/astra.txt" | median)
 a_rss=$(cut -d' ' -f2 "$W/astra.txt" | median)
 a_whisper=$(cut -d' ' -f3 "$W/astra.txt" | median)
 echo "voice-memo median: wall ${a_wall}s, whisper ${a_whisper} ms (RTF $(awk "BEGIN {printf \"%.3f\", $a_whisper/60000}")), peak RSS $((${a_rss%.*} / 1024)) MiB"
-
-CLI=${WHISPER_CLI:-}
-# scripts/bench-whisper-cli.sh builds it here from the whisper.cpp release whisper-rs-sys vendors.
-for c in "$HOME"/.cache/astra-ci/whisper.cpp-build/*-static/bin/whisper-cli; do
-  if [ -z "$CLI" ] && [ -x "$c" ]; then CLI=$c; fi
-done
 if [ -n "$CLI" ]; then
-  echo "== whisper-cli ($CLI), same file (16 kHz WAV), model, threads; greedy (-bs 1), no context (-mc 0), -sns"
-  : > "$W/cli.txt"
-  for i in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$W/cli.time" "$CLI" -m "$MODEL" -f "$W/speech.wav" -t "$THREADS" \
-      -bs 1 -mc 0 -sns -nt -np > "$W/cli.out" 2>/dev/null
-    read -r wall rss_kb < "$W/cli.time"
-    echo "$wall $rss_kb" >> "$W/cli.txt"
-    echo "run $i: wall ${wall}s, peak RSS $((rss_kb / 1024)) MiB"
-  done
   c_wall=$(cut -d' ' -f1 "$W/cli.txt" | median)
-  echo "whisper-cli median: wall ${c_wall}s; voice-memo / whisper-cli = $(awk "BEGIN {printf \"%.2f\", $a_wall/$c_wall}")"
+  # Each pair ran back to back: the median of the pairs' ratios is the figure to trust.
+  ratio=$(paste -d' ' "$W/astra.txt" "$W/cli.txt" | awk '{print $1/$5}' | median)
+  echo "whisper-cli median: wall ${c_wall}s; voice-memo / whisper-cli: $(awk "BEGIN {printf \"%.2f\", $a_wall/$c_wall}") (medians), $(awk "BEGIN {printf \"%.2f\", $ratio}") (median of the pairs)"
 else
   echo "(no whisper-cli: set WHISPER_CLI or run scripts/bench-whisper-cli.sh for the ratio)"
 fi

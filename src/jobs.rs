@@ -69,6 +69,14 @@ mod tests {
     }
 
     #[test]
+    fn default_schedules_parse() {
+        // Config validation skips the defaults on the strength of this.
+        for job in JOBS {
+            crate::schedule::CronSchedule::parse(job.default_schedule).unwrap();
+        }
+    }
+
+    #[test]
     fn names_are_unique() {
         let mut names = all_names();
         let n = names.len();

@@ -97,6 +97,12 @@ pub struct Upkeep {
 }
 
 /// The marker that says when the upkeep last ran (its content: the UTC date).
+/// Whether the daily upkeep of the history at `path` has been done on `now`'s UTC day.
+pub fn upkeep_done(path: &Path, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let today = now.date_naive().to_string();
+    std::fs::read_to_string(upkeep_marker(path)).is_ok_and(|d| d.trim() == today)
+}
+
 fn upkeep_marker(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(".upkeep");
@@ -122,12 +128,16 @@ pub fn upkeep(
     keep_days: u64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Upkeep>> {
-    let _lock = lock(path)?;
-    let marker = upkeep_marker(path);
-    let today = now.date_naive().to_string();
-    if std::fs::read_to_string(&marker).is_ok_and(|d| d.trim() == today) {
+    // Done today already (every run but the day's first): no lock taken.
+    if upkeep_done(path, now) {
         return Ok(None);
     }
+    let _lock = lock(path)?;
+    if upkeep_done(path, now) {
+        return Ok(None);
+    }
+    let marker = upkeep_marker(path);
+    let today = now.date_naive().to_string();
     let mut done = Upkeep::default();
     let cutoff = (keep_days > 0).then(|| now - chrono::Duration::days(keep_days as i64));
     let text = match std::fs::read_to_string(path) {

@@ -292,10 +292,16 @@ fn run_job_inner(job: &dyn Job, opts: &RunOptions) -> Result<u8> {
     })
 }
 
-/// Clears the temp files of writers killed mid-write: always in `ASTRA_HOME` (state,
-/// config, history), and after a run that died, where jobs write (cache, vault, archive).
+/// Clears the temp files of writers killed mid-write: in `ASTRA_HOME` (state, config,
+/// history) on the day's first run and after a run that died, and then also where
+/// jobs write (cache, vault, archive). The other runs of a day skip it: listing those
+/// folders is a tenth of a nothing-to-do run's system calls, and what a killed
+/// `astra` command leaves is a stray file, never a lost write.
 fn remove_stale_temps(paths: &Paths, config: &Config, after_dead_run: bool) {
     use crate::fsutil::remove_stale_temps as sweep;
+    if !after_dead_run && history::upkeep_done(&paths.history, Utc::now()) {
+        return;
+    }
     let mut n = sweep(&paths.home, 0) + sweep(&paths.locks, 0);
     if let Some(dir) = paths.state.parent().filter(|d| *d != paths.home) {
         n += sweep(dir, 0);
@@ -336,8 +342,14 @@ fn take_job_lock(paths: &Paths, id: JobId, dry_run: bool) -> Result<JobLock> {
     match f.try_lock() {
         Ok(()) => {
             // Who holds it, for `astra jobs stop` (the lock, not the text, is what counts).
-            let _ = f.set_len(0);
-            let _ = std::io::Write::write_all(&mut &f, std::process::id().to_string().as_bytes());
+            // Written over the last holder's pid, truncated only when that was longer:
+            // truncating to zero and writing again makes the filesystem free and
+            // allocate the block on every run (a third of a millisecond on ext4).
+            let pid = std::process::id().to_string();
+            let _ = std::os::unix::fs::FileExt::write_all_at(&f, pid.as_bytes(), 0);
+            if f.metadata().is_ok_and(|m| m.len() > pid.len() as u64) {
+                let _ = f.set_len(pid.len() as u64);
+            }
             Ok(JobLock::Held(Some(f)))
         }
         Err(TryLockError::WouldBlock) => Ok(JobLock::Busy),
