@@ -201,11 +201,19 @@ fn faults_a_crash_after_every_notion_request_leaves_nothing_twice() {
             .args(["--json"])
             .output()
             .unwrap();
-        assert!(
-            out.status.code().is_none(),
-            "request {at} of {total}: the run should have died: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if out.status.code().is_some() {
+            // The workers raced differently from the clean run and needed fewer
+            // requests (a day page one of them found made by another): then the run
+            // never reached request `at`, and it must have finished cleanly.
+            let made = fake.requests().len();
+            assert!(
+                made < at && out.status.success(),
+                "request {at} of {total}: the run should have died ({made} requests): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_synced_once(&t, &fake, &memos);
+            continue;
+        }
         // Crashed again, at the first request of the next run, then done.
         let _ = t
             .command("voice-memo")
