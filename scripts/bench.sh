@@ -140,6 +140,16 @@ read -r MS TRUE < <(timed s100k "$WORK/s100k")
 row "nothing to do, 100,000 completed" "$MS ms = $(ratio "$MS" "$TRUE")× /bin/true ($TRUE ms)   peak RSS $(rss_mib "$WORK/s100k") MiB"
 read -r MS TRUE < <(timed inbox20k "$WORK/inbox20k")
 row "inbox of 20,000 files, none new" "$MS ms = $(ratio "$MS" "$TRUE")× /bin/true ($TRUE ms)   peak RSS $(rss_mib "$WORK/inbox20k") MiB"
+# The floor: a Rust program that does nothing (`fn main() {}`, built like the release
+# binary), against /bin/true in the same hyperfine run: what starting any Rust program
+# costs here, before astra does anything.
+printf 'fn main() {}\n' > "$WORK/empty.rs"
+if rustc -O -C panic=abort -C strip=symbols "$WORK/empty.rs" -o "$WORK/empty" 2>/dev/null; then
+  hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$WORK/floor.json" \
+    /bin/true "$WORK/empty" >/dev/null 2>&1
+  E=$(median_ms "$WORK/floor.json" 1); T=$(median_ms "$WORK/floor.json" 0)
+  row "an empty Rust program (the floor)" "$E ms = $(ratio "$E" "$T")× /bin/true ($T ms)"
+fi
 if command -v perf >/dev/null && perf stat -e task-clock true 2>/dev/null; then
   cpu() { ASTRA_HOME=$WORK/s10k perf stat -x, -e task-clock -r "$RUNS" "$@" 2>&1 >/dev/null | cut -d, -f1; }
   row "CPU time (perf task-clock), 10,000 completed" "$(cpu "$BIN") ms vs /bin/true $(cpu /bin/true) ms"
