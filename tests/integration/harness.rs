@@ -157,7 +157,7 @@ fn give_to_nobody(dir: &Path) {
 /// checkout under root's 0700 home).
 fn bin_for_nobody(program: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::Mutex;
     let built = bin(program);
     let open = built
         .ancestors()
@@ -167,17 +167,31 @@ fn bin_for_nobody(program: &str) -> PathBuf {
     if open {
         return built;
     }
-    static COPIES: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
-    let mut dir = COPIES.get_or_init(Default::default).lock().unwrap();
-    let dir = dir.get_or_insert_with(|| {
-        let d = std::env::temp_dir().join(format!("astra-test-bins.{}", std::process::id()));
-        fs::create_dir_all(&d).unwrap();
-        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
-        d
-    });
-    let copy = dir.join(program);
+    static COPIES: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = COPIES.lock().unwrap_or_else(|p| p.into_inner());
+    // One copy per build of the binary, reused by later test runs; a new build's copy
+    // replaces the old one.
+    let dir = std::env::temp_dir().join("astra-test-bins");
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let meta = fs::metadata(&built).unwrap();
+    let stamp = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let copy = dir.join(format!("{program}-{}-{stamp}", meta.len()));
     if !copy.exists() {
-        let part = dir.join(format!("{program}.part"));
+        for old in fs::read_dir(&dir).unwrap().flatten() {
+            if old
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{program}-"))
+            {
+                let _ = fs::remove_file(old.path());
+            }
+        }
+        let part = dir.join(format!(".{program}.{}.part", std::process::id()));
         fs::copy(&built, &part).unwrap();
         fs::set_permissions(&part, fs::Permissions::from_mode(0o755)).unwrap();
         fs::rename(&part, &copy).unwrap();
