@@ -282,8 +282,18 @@ fn notion_a_crash_after_each_page_is_created_then_a_rerun_creates_no_duplicate()
     let t = MEMOS
         .iter()
         .fold(notion_test(&fake, &keys), |t, (n, s)| t.memo(n, s));
+    let crashes = crash_after_each_page(&t, 12);
+    assert!(crashes >= 3, "a crash at each page ({crashes})");
+    t.run("voice-memo", &["--json", "--retry-now"]).success();
+    assert_synced_once(&t, &fake, &MEMOS);
+    assert!(fake.stats().created_pages >= 3);
+}
+
+/// Runs `voice-memo` (at most `tries` times) dying right after each Notion page it
+/// creates, until a run gets through; returns how many runs died.
+pub(crate) fn crash_after_each_page(t: &Test, tries: usize) -> usize {
     let mut crashes = 0;
-    for _ in 0..12 {
+    for _ in 0..tries {
         let out = t
             .command("voice-memo")
             .env("ASTRA_TEST_CRASH_AT", "notion-page-created")
@@ -295,10 +305,7 @@ fn notion_a_crash_after_each_page_is_created_then_a_rerun_creates_no_duplicate()
         }
         crashes += 1;
     }
-    assert!(crashes >= 3, "a crash at each page ({crashes})");
-    t.run("voice-memo", &["--json", "--retry-now"]).success();
-    assert_synced_once(&t, &fake, &MEMOS);
-    assert!(fake.stats().created_pages >= 3);
+    crashes
 }
 
 /// `astra notion setup` with a config file of our own (its comments must survive).

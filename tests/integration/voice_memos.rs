@@ -203,19 +203,8 @@ fn a_qta_without_a_transcript_is_transcribed_from_its_aac_track() {
     let Some(model) = crate::whisper_model::tiny_en() else {
         return;
     };
-    let t =
-        Test::new().config("[transcription]\nwhisper_model = \"tiny.en\"\nwhisper_threads = 2\n");
-    let dir = t.home.join("models");
-    std::fs::create_dir_all(&dir).unwrap();
-    let dest = dir.join("ggml-tiny.en.bin");
-    if std::fs::hard_link(&model, &dest).is_err() {
-        std::fs::copy(&model, &dest).unwrap();
-    }
-    let wav = t.dir.path().join("said.wav");
-    run(Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "150", "-w"])
-        .arg(&wav)
-        .arg("Remember to call the dentist tomorrow morning."));
+    let t = crate::whisper::with_model(&model, "");
+    let wav = speech(&t, "said", "Remember to call the dentist tomorrow morning.");
     let name = "20260114 130000-EEEE5555.qta";
     make_qta(
         &["-i", wav.to_str().unwrap()],
@@ -319,19 +308,7 @@ fn notion_pages_carry_the_title_and_a_retry_finds_them_by_file_name() {
         &[(live, "Balcony plans", Some("Home"), false)],
     );
     // Each page is created, then the run dies before it records the page.
-    let mut crashes = 0;
-    for _ in 0..6 {
-        let out = t
-            .command("voice-memo")
-            .env("ASTRA_TEST_CRASH_AT", "notion-page-created")
-            .args(["--json", "--retry-now"])
-            .output()
-            .unwrap();
-        if out.status.code().is_some() {
-            break;
-        }
-        crashes += 1;
-    }
+    let crashes = crate::notion::crash_after_each_page(&t, 6);
     assert!(crashes >= 2, "a crash at each page ({crashes})");
     // Meanwhile the user renames the memo in Voice Memos.
     writer
@@ -492,14 +469,7 @@ fn a_voice_memos_folder_as_it_is_today_is_done_in_one_run() {
     let Some(model) = crate::whisper_model::tiny_en() else {
         return;
     };
-    let t =
-        Test::new().config("[transcription]\nwhisper_model = \"tiny.en\"\nwhisper_threads = 2\n");
-    let dir = t.home.join("models");
-    std::fs::create_dir_all(&dir).unwrap();
-    let dest = dir.join("ggml-tiny.en.bin");
-    if std::fs::hard_link(&model, &dest).is_err() {
-        std::fs::copy(&model, &dest).unwrap();
-    }
+    let t = crate::whisper::with_model(&model, "");
     let with_transcript = "20260114 090000-AAAA1111.qta";
     let qta = "20260114 100000-BBBB2222.qta";
     let m4a = "20260114 190000-CCCC3333.m4a";

@@ -57,7 +57,7 @@ fn spoken(text: &str, out: &Path) {
 
 /// The test with the test model installed as `$ASTRA_HOME/models/ggml-tiny.en.bin`
 /// and `whisper_model = "tiny.en"` (no other transcription settings).
-fn with_model(model: &Path, extra: &str) -> Test {
+pub(crate) fn with_model(model: &Path, extra: &str) -> Test {
     let t = Test::new().config(&format!(
         "[transcription]\nwhisper_model = \"tiny.en\"\nwhisper_threads = 2\n{extra}"
     ));
