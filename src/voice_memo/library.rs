@@ -31,7 +31,7 @@
 //! plain folder listing and says why.
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -67,12 +67,16 @@ impl Library {
     }
 
     /// Live recordings whose audio is not on disk (evicted to iCloud, or still
-    /// downloading), by file name.
-    pub fn evicted(&self, inbox: &Path) -> Vec<&Recording> {
+    /// downloading), by file name. `listed`: the files the inbox's listing found,
+    /// which are on disk; only the others are looked for (one `stat` per recording
+    /// would be most of a nothing-to-do run in a library of thousands).
+    pub fn evicted(&self, inbox: &Path, listed: &HashSet<&str>) -> Vec<&Recording> {
         let mut out: Vec<&Recording> = self
             .recordings
             .values()
-            .filter(|r| !r.deleted && !inbox.join(&r.file).exists())
+            .filter(|r| {
+                !r.deleted && !listed.contains(r.file.as_str()) && !inbox.join(&r.file).exists()
+            })
             .collect();
         out.sort_by(|a, b| a.file.cmp(&b.file));
         out
@@ -402,7 +406,7 @@ mod tests {
         assert!(b.deleted);
         assert_eq!(b.title.as_deref(), Some("Old idea"));
         assert_eq!(
-            lib.evicted(&inbox).len(),
+            lib.evicted(&inbox, &HashSet::new()).len(),
             1,
             "the live one has no audio on disk"
         );

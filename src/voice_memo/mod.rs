@@ -16,6 +16,7 @@ pub mod seen;
 pub mod sync;
 pub mod tcc;
 pub mod transcribe;
+mod unchanged;
 pub mod watch;
 
 use crate::exit::usage;
@@ -145,6 +146,19 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         transcription_hash: seen::transcription_hash(&ctx.config.transcription),
     };
     let now = Utc::now();
+    let index = seen::index_path(ctx.paths);
+    // Nothing can be new when the inbox, Voice Memos' database and the settings are as
+    // the last nothing-to-do run found them and state.json has nothing in flight.
+    let mark = unchanged::path(ctx.paths);
+    let look = unchanged::look(&cfg.inbox, &unchanged::settings_digest(ctx.config));
+    if !ctx.opts.retry_now
+        && look
+            .as_ref()
+            .is_some_and(|l| unchanged::same_as_recorded(&mark, l))
+        && seen::pending_if_current(ctx.state.path(), &index) == Some(0)
+    {
+        return Ok(nothing_new(cfg, watch_started, 0));
+    }
     let listed = watch::list(&cfg.inbox, &rules)?;
     let library = library::for_run(cfg.library, &cfg.inbox, &ctx.paths.cache)?;
     if library.is_some() && cfg.archive_mode == crate::config::ArchiveMode::Move {
@@ -158,8 +172,8 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         Some(lib) => apply_library(lib, &cfg.inbox, listed),
         None => (listed, Vec::new()),
     };
-    let index = seen::index_path(ctx.paths);
     let db = crate::catalogue::db_path(ctx.paths);
+    let nothing_evicted = evicted.is_empty();
     // The fast path: an empty inbox, or names the seen-index settles, need no parse
     // of state.json — unless an interrupted run left memos pending.
     let quick_pending = if listed.is_empty() && evicted.is_empty() {
@@ -236,21 +250,13 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
         }
     };
     let Some(state) = parsed else {
-        let mut stages = Stages::default();
-        stages.add("watch", watch_started.elapsed().as_millis() as u64);
-        let stats = Stats {
-            skipped: waiting as u64,
-            ..Stats::default()
-        };
-        return Ok(Outcome {
-            message: format!(
-                "Nothing to do: no new recordings in {}",
-                cfg.inbox.display()
-            ),
-            stats,
-            stages,
-            items: Vec::new(),
-        });
+        if !ctx.opts.dry_run {
+            match look.as_ref().filter(|_| waiting == 0 && nothing_evicted) {
+                Some(l) => unchanged::record(&mark, l),
+                None => unchanged::forget(&mark),
+            }
+        }
+        return Ok(nothing_new(cfg, watch_started, waiting));
     };
     // The catalogue from here on: reconciled with state.json (which it migrates on the
     // first run) before anything is decided; a dry run only reads it.
@@ -325,6 +331,7 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     } else {
         0
     };
+    unchanged::forget(&mark);
     ctx.begin_work()?;
     let mut pipeline = Pipeline::new(ctx, state, catalogue)?;
     if let Some(lib) = library {
@@ -381,6 +388,28 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     })
 }
 
+/// A run that found no new recordings (`waiting`: memos that wait for their time).
+fn nothing_new(
+    cfg: &crate::config::VoiceMemoConfig,
+    watch_started: Instant,
+    waiting: usize,
+) -> Outcome {
+    let mut stages = Stages::default();
+    stages.add("watch", watch_started.elapsed().as_millis() as u64);
+    Outcome {
+        message: format!(
+            "Nothing to do: no new recordings in {}",
+            cfg.inbox.display()
+        ),
+        stats: Stats {
+            skipped: waiting as u64,
+            ..Stats::default()
+        },
+        stages,
+        items: Vec::new(),
+    }
+}
+
 /// What Voice Memos' library says about the listed files: a memo in Recently Deleted
 /// is not processed (what it already produced stays). Returns the files to go on
 /// with, and the live memos whose audio is not on this Mac yet (they wait).
@@ -389,6 +418,8 @@ fn apply_library(
     inbox: &std::path::Path,
     listed: Vec<watch::Listed>,
 ) -> (Vec<watch::Listed>, Vec<library::Recording>) {
+    let on_disk: std::collections::HashSet<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+    let evicted = lib.evicted(inbox, &on_disk).into_iter().cloned().collect();
     let listed: Vec<_> = listed
         .into_iter()
         .filter(|l| match lib.get(&l.name) {
@@ -399,7 +430,6 @@ fn apply_library(
             _ => true,
         })
         .collect();
-    let evicted = lib.evicted(inbox).into_iter().cloned().collect();
     (listed, evicted)
 }
 

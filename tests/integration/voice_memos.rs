@@ -555,3 +555,82 @@ fn a_voice_memos_folder_as_it_is_today_is_done_in_one_run() {
     );
     drop(writer);
 }
+
+/// Sets a folder's mtime `secs` into the past (as if nothing had changed in it since).
+fn backdate_dir(dir: &Path, secs: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    std::fs::File::open(dir).unwrap().set_modified(t).unwrap();
+}
+
+/// A nothing-to-do run after another one does not list the inbox (so a library of
+/// thousands costs a few `stat`s), yet misses nothing: a new file, a memo restored
+/// from Recently Deleted (only the database changes) and a settings change are each
+/// taken up by the next run.
+#[test]
+fn a_quiet_inbox_is_not_listed_again_and_no_change_is_missed() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new().unprivileged();
+    let live = "20260114 090000-AAAA1111.m4a";
+    let deleted = "20260114 100000-BBBB2222.m4a";
+    let ignored = "20260114 110000-CCCC3333.aiff";
+    t.add_memo(live, "Remind me to call the dentist tomorrow.");
+    t.add_memo(deleted, "Remind me to buy a new lawn mower.");
+    t.add_memo(ignored, "Remind me to renew the passport.");
+    let writer = library(
+        &t.inbox,
+        true,
+        &[
+            (live, "Dentist", None, false),
+            (deleted, "Mower", None, true),
+        ],
+    );
+    t.voice_memo().success();
+    assert_eq!(t.item(live)["status"], "completed");
+    let mark = t.home.join("cache/voice-memo.inbox");
+    // A nothing-to-do run records the quiet inbox...
+    backdate_dir(&t.inbox, 60);
+    t.voice_memo().success();
+    assert!(mark.exists(), "the fingerprint is recorded");
+    // ...and the next one does not list it: with the folder unreadable (searchable
+    // only) it still has nothing to do, where a listing would fail.
+    std::fs::set_permissions(&t.inbox, std::fs::Permissions::from_mode(0o311)).unwrap();
+    let r = t.voice_memo();
+    std::fs::set_permissions(&t.inbox, std::fs::Permissions::from_mode(0o755)).unwrap();
+    r.success();
+    assert_eq!(r.json()["stats"]["found"], 0, "{}", r.stdout());
+
+    // Restored from Recently Deleted: only Voice Memos' database changes.
+    writer
+        .execute(
+            "UPDATE ZCLOUDRECORDING SET ZEVICTIONDATE = NULL WHERE ZPATH = ?1",
+            [deleted],
+        )
+        .unwrap();
+    t.voice_memo().success();
+    assert_eq!(
+        t.item(deleted)["status"],
+        "completed",
+        "restored: processed"
+    );
+
+    // A settings change: a file nothing listed before is a memo now.
+    backdate_dir(&t.inbox, 60);
+    t.voice_memo().success();
+    assert!(mark.exists());
+    let t = t.vm("extensions = [\"m4a\", \"aiff\"]");
+    t.voice_memo().success();
+    assert_eq!(
+        t.item(ignored)["status"],
+        "completed",
+        "new settings: processed"
+    );
+
+    // A new recording.
+    backdate_dir(&t.inbox, 60);
+    t.voice_memo().success();
+    let new = "20260114 120000-DDDD4444.m4a";
+    t.add_memo(new, "Note: the garden needs more light.");
+    t.voice_memo().success();
+    assert_eq!(t.item(new)["status"], "completed", "a new file: processed");
+    drop(writer);
+}
