@@ -6,6 +6,7 @@
 #   scripts/bench.sh               # everything (about 5 minutes, plus the builds)
 #   scripts/bench.sh quick         # the nothing-to-do figures only
 #   scripts/bench.sh catalogue     # the memo catalogue's figures only
+#   scripts/bench.sh library       # nothing to do in a Voice Memos folder of 2,000 memos
 #   RUNS=50 scripts/bench.sh
 # `cargo bench` (benches/voice_memo.rs) times the same paths inside one process.
 set -euo pipefail
@@ -115,6 +116,31 @@ catalogue_bench() {
   row "astra memos search dentist, 50,000 transcripts (500 hits)" "$(median_ms "$WORK/search.json" 0) ms table, $(median_ms "$WORK/search.json" 1) ms --json"
   row "astra memos list -n 50, 50,000 memos" "$(median_ms "$WORK/search.json" 2) ms"
 }
+# Nothing to do in a Voice Memos folder of 2,000 memos with its database: the first
+# such run lists the folder and reads the database; the ones after it see the folder
+# unchanged (cache/voice-memo.inbox) and list nothing.
+library_bench() {
+  local home=$WORK/vm2000
+  mkdir -p "$home"
+  python3 scripts/make-voice-memos-library.py 2000 "$home/inbox"
+  printf '[voice_memo]\ninbox = "%s"\nsettle_seconds = 0\narchive_mode = "none"\n[sync.markdown]\ndir = "%s"\n' \
+    "$home/inbox" "$home/vault" > "$home/config.toml"
+  ASTRA_HOME=$home "$BIN" >/dev/null 2>&1 || true   # processes the 2,000
+  touch -d '-1 min' "$home/inbox"
+  ASTRA_HOME=$home "$BIN" >/dev/null 2>&1 || true   # nothing to do: records the fingerprint
+  ASTRA_HOME=$home hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/vm2000.json" \
+    /bin/true "$BIN" >/dev/null 2>&1
+  local ms tr; ms=$(median_ms "$WORK/vm2000.json" 1); tr=$(median_ms "$WORK/vm2000.json" 0)
+  row "nothing to do, Voice Memos folder of 2,000 + database" "$ms ms = $(python3 -c "print('%.1f' % ($ms / $tr))")× /bin/true ($tr ms)"
+  ASTRA_HOME=$home hyperfine -N --warmup 1 --runs 20 --export-json "$WORK/vm2000l.json" \
+    --prepare "rm -f $home/cache/voice-memo.inbox" "$BIN" >/dev/null 2>&1
+  row "  the same, when it lists (the first after a change)" "$(median_ms "$WORK/vm2000l.json" 0) ms (median of 20)"
+}
+if [ "$MODE" = library ]; then
+  echo "median of $RUNS runs each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  library_bench
+  exit 0
+fi
 if [ "$MODE" = catalogue ]; then
   echo "median of $RUNS runs each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   catalogue_bench
