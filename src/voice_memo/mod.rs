@@ -150,7 +150,17 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     // Nothing can be new when the inbox, Voice Memos' database and the settings are as
     // the last nothing-to-do run found them and state.json has nothing in flight.
     let mark = unchanged::path(ctx.paths);
-    let look = unchanged::look(&cfg.inbox, &unchanged::settings_digest(ctx.config));
+    let catalogue_db = crate::catalogue::db_path(ctx.paths);
+    let catalogue_wal = {
+        let mut p = catalogue_db.clone().into_os_string();
+        p.push("-wal");
+        std::path::PathBuf::from(p)
+    };
+    let look = unchanged::look(
+        &cfg.inbox,
+        &[ctx.state.path(), &catalogue_db, &catalogue_wal],
+        &unchanged::settings_digest(ctx.config),
+    );
     if !ctx.opts.retry_now
         && look
             .as_ref()

@@ -40,9 +40,11 @@ pub struct Look {
 }
 
 /// A fingerprint of `inbox` (device, inode, mtime), of Voice Memos' database and WAL
-/// beside it (size and mtime, or their absence), and of `settings` (a digest of the
-/// job's configuration).
-pub fn look(inbox: &Path, settings: &str) -> Option<Look> {
+/// beside it and of astra's own records (`ours`: state.json, the catalogue and its
+/// WAL; each by size and mtime, or its absence), and of `settings` (a digest of the
+/// job's configuration). A user who deletes the catalogue and state to start again
+/// is seen, as is anything else that writes them.
+pub fn look(inbox: &Path, ours: &[&Path], settings: &str) -> Option<Look> {
     use std::os::unix::fs::MetadataExt;
     let at = SystemTime::now();
     let dir = std::fs::metadata(inbox).ok()?;
@@ -54,8 +56,13 @@ pub fn look(inbox: &Path, settings: &str) -> Option<Look> {
         dir.mtime_nsec()
     );
     let db = super::library::DB_NAME;
-    for name in [db.to_string(), format!("{db}-wal")] {
-        match std::fs::metadata(inbox.join(&name)) {
+    let apple = [inbox.join(db), inbox.join(format!("{db}-wal"))];
+    for file in apple
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(ours.iter().copied())
+    {
+        match std::fs::metadata(file) {
             Ok(m) => {
                 let _ = write!(text, " {}:{}.{}", m.len(), m.mtime(), m.mtime_nsec());
             }
@@ -131,34 +138,55 @@ mod tests {
         std::fs::write(inbox.join("a.m4a"), b"x").unwrap();
         backdate(&inbox, 60);
         let mark = dir.path().join("voice-memo.inbox");
-        let first = look(&inbox, "s1").unwrap();
+        let first = look(&inbox, &[], "s1").unwrap();
         record(&mark, &first);
-        assert!(same_as_recorded(&mark, &look(&inbox, "s1").unwrap()));
+        assert!(same_as_recorded(&mark, &look(&inbox, &[], "s1").unwrap()));
         assert!(
-            !same_as_recorded(&mark, &look(&inbox, "s2").unwrap()),
+            !same_as_recorded(&mark, &look(&inbox, &[], "s2").unwrap()),
             "settings"
         );
 
         std::fs::write(inbox.join("CloudRecordings.db"), b"db").unwrap();
         backdate(&inbox, 60);
         assert!(
-            !same_as_recorded(&mark, &look(&inbox, "s1").unwrap()),
+            !same_as_recorded(&mark, &look(&inbox, &[], "s1").unwrap()),
             "database"
         );
-        let with_db = look(&inbox, "s1").unwrap();
+        let with_db = look(&inbox, &[], "s1").unwrap();
         record(&mark, &with_db);
-        assert!(same_as_recorded(&mark, &look(&inbox, "s1").unwrap()));
+        assert!(same_as_recorded(&mark, &look(&inbox, &[], "s1").unwrap()));
         std::fs::write(inbox.join("CloudRecordings.db"), b"db, longer").unwrap();
         assert!(
-            !same_as_recorded(&mark, &look(&inbox, "s1").unwrap()),
+            !same_as_recorded(&mark, &look(&inbox, &[], "s1").unwrap()),
             "database written"
         );
 
-        record(&mark, &look(&inbox, "s1").unwrap());
+        record(&mark, &look(&inbox, &[], "s1").unwrap());
         std::fs::write(inbox.join("b.m4a"), b"y").unwrap();
         assert!(
-            !same_as_recorded(&mark, &look(&inbox, "s1").unwrap()),
+            !same_as_recorded(&mark, &look(&inbox, &[], "s1").unwrap()),
             "a new file"
+        );
+    }
+
+    #[test]
+    fn astras_own_records_are_part_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        backdate(&inbox, 60);
+        let state = dir.path().join("state.json");
+        std::fs::write(&state, b"{}").unwrap();
+        let mark = dir.path().join("voice-memo.inbox");
+        record(&mark, &look(&inbox, &[&state], "s").unwrap());
+        assert!(same_as_recorded(
+            &mark,
+            &look(&inbox, &[&state], "s").unwrap()
+        ));
+        std::fs::remove_file(&state).unwrap();
+        assert!(
+            !same_as_recorded(&mark, &look(&inbox, &[&state], "s").unwrap()),
+            "state gone"
         );
     }
 
@@ -169,7 +197,7 @@ mod tests {
         std::fs::create_dir(&inbox).unwrap();
         let mark = dir.path().join("voice-memo.inbox");
         std::fs::write(&mark, "stale\n").unwrap();
-        let now = look(&inbox, "s").unwrap();
+        let now = look(&inbox, &[], "s").unwrap();
         record(&mark, &now);
         assert!(!mark.exists(), "changed under a second ago: no fingerprint");
         assert!(!same_as_recorded(&mark, &now));
