@@ -10,12 +10,11 @@
 //! the test maps to words. No tone at all is a garbage verdict. Faults (500, 503, 429
 //! with a retry delay, dropped connections) are injected at a rate.
 #![allow(dead_code)]
-use crate::fake_openai::{derived, derived_summary, tones};
+use crate::fake_openai::{derived, derived_summary};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -692,7 +691,8 @@ fn generate(shared: &Shared, path: &str, body: &[u8], faults: &Faults, call: &mu
     )
 }
 
-/// Decodes the audio with ffmpeg and names each loud stretch by its tone.
+/// Decodes the audio with ffmpeg and names each loud stretch by its tone, as the fake
+/// OpenAI does, from the file type Gemini was told.
 fn hear(shared: &Shared, data: &[u8], mime: &str) -> Option<String> {
     let ext = match mime {
         "audio/wav" => "wav",
@@ -705,35 +705,6 @@ fn hear(shared: &Shared, data: &[u8], mime: &str) -> Option<String> {
         "audio/webm" => "webm",
         _ => return None,
     };
-    let dir = tempfile::tempdir().ok()?;
-    let path = dir.path().join(format!("audio.{ext}"));
-    std::fs::write(&path, data).ok()?;
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-i"])
-        .arg(&path)
-        .args(["-f", "s16le", "-ac", "1", "-ar", "16000", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let samples: Vec<i16> = out
-        .stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
     let words = shared.words.lock().unwrap().clone();
-    let heard: Vec<String> = tones(&samples)
-        .into_iter()
-        .map(|hz| {
-            words
-                .iter()
-                .min_by_key(|(k, _)| (**k as i64 - hz as i64).abs())
-                .filter(|(k, _)| (**k as i64 - hz as i64).abs() <= 8)
-                .map(|(_, w)| w.clone())
-                .unwrap_or_else(|| format!("tone{hz}"))
-        })
-        .collect();
-    Some(heard.join(" "))
+    crate::fake_openai::hear(&words, data, ext)
 }

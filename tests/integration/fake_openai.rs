@@ -472,7 +472,7 @@ fn transcribe(
     }
     let heard = match &faults.quick_transcript {
         Some(t) => Some(format!("{t} {}", HEARD.fetch_add(1, Ordering::Relaxed))),
-        None => hear(shared, &file.data, &ext),
+        None => hear(&shared.words.lock().unwrap().clone(), &file.data, &ext),
     };
     let Some(heard) = heard else {
         return Answer::error(
@@ -507,8 +507,10 @@ fn transcribe(
     }
 }
 
-/// Decodes `data` with ffmpeg and names each loud stretch by its tone.
-fn hear(shared: &Shared, data: &[u8], ext: &str) -> Option<String> {
+/// Decodes `data` (a file with extension `ext`) with ffmpeg and names each loud
+/// stretch by its tone (`words`: the text each tone stands for). The fake Gemini
+/// hears the same way.
+pub fn hear(words: &BTreeMap<u32, String>, data: &[u8], ext: &str) -> Option<String> {
     let dir = tempfile::tempdir().ok()?;
     let path = dir.path().join(format!("upload.{ext}"));
     std::fs::write(&path, data).ok()?;
@@ -527,7 +529,6 @@ fn hear(shared: &Shared, data: &[u8], ext: &str) -> Option<String> {
         .chunks_exact(2)
         .map(|b| i16::from_le_bytes([b[0], b[1]]))
         .collect();
-    let words = shared.words.lock().unwrap().clone();
     let heard: Vec<String> = tones(&samples)
         .into_iter()
         .map(|hz| {
@@ -543,7 +544,7 @@ fn hear(shared: &Shared, data: &[u8], ext: &str) -> Option<String> {
 }
 
 /// The frequency of each loud stretch (20 ms windows above -30 dB, at least 100 ms).
-pub fn tones(samples: &[i16]) -> Vec<u32> {
+fn tones(samples: &[i16]) -> Vec<u32> {
     const WIN: usize = SAMPLE_RATE / 50;
     let loud: Vec<bool> = samples
         .chunks(WIN)
