@@ -637,3 +637,28 @@ fn a_long_recording_is_transcribed_completely_with_its_timestamps() {
         "transcribed once"
     );
 }
+
+/// On Linux the C++ standard library whisper.cpp needs is linked in (`build.rs`), so
+/// a run with nothing to do does not load and bind `libstdc++.so` (half of such a
+/// run's instructions when it did).
+#[cfg(all(target_os = "linux", feature = "whisper"))]
+#[test]
+fn the_job_binaries_do_not_load_libstdcxx() {
+    if std::env::var_os("ASTRA_DYNAMIC_LIBSTDCXX").is_some_and(|v| !v.is_empty() && v != "0") {
+        return;
+    }
+    for program in ["voice-memo", "journal", "astra"] {
+        let out = std::process::Command::new("readelf")
+            .arg("-d")
+            .arg(crate::harness::bin(program))
+            .output()
+            .expect("readelf (binutils) runs");
+        let dynamic = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{program}: {dynamic}");
+        assert!(dynamic.contains("(NEEDED)"), "{program}: {dynamic}");
+        assert!(
+            !dynamic.contains("libstdc++"),
+            "{program} loads libstdc++ at start:\n{dynamic}"
+        );
+    }
+}
