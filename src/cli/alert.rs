@@ -67,7 +67,7 @@ pub fn send_test(
     let now = Utc::now();
     let result = RunResult {
         job_name: "test".into(),
-        run_id: ulid::Ulid::new().to_string(),
+        run_id: crate::run::lifecycle::new_run_id(),
         status: RunStatus::Success,
         started_at: now,
         finished_at: now,

@@ -139,12 +139,6 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
             ..Outcome::default()
         });
     }
-    let rules = watch::WatchRules {
-        extensions: cfg.extensions.clone(),
-        settle: Duration::from_secs(cfg.settle_seconds),
-        retry_now: ctx.opts.retry_now,
-        transcription_hash: seen::transcription_hash(&ctx.config.transcription),
-    };
     let now = Utc::now();
     let index = seen::index_path(ctx.paths);
     // Nothing can be new when the inbox, Voice Memos' database and the settings are as
@@ -169,6 +163,12 @@ pub fn run_once(ctx: &RunContext<'_>) -> Result<Outcome> {
     {
         return Ok(nothing_new(cfg, watch_started, 0));
     }
+    let rules = watch::WatchRules {
+        extensions: cfg.extensions.clone(),
+        settle: Duration::from_secs(cfg.settle_seconds),
+        retry_now: ctx.opts.retry_now,
+        transcription_hash: seen::transcription_hash(&ctx.config.transcription),
+    };
     let listed = watch::list(&cfg.inbox, &rules)?;
     let library = library::for_run(cfg.library, &cfg.inbox, &ctx.paths.cache)?;
     if library.is_some() && cfg.archive_mode == crate::config::ArchiveMode::Move {

@@ -113,12 +113,15 @@ pub fn forget(file: &Path) {
 }
 
 /// A digest of what decides which files are memos and whether they are done: the
-/// `[voice_memo]` and `[transcription]` settings.
+/// `[voice_memo]` and `[transcription]` settings. FNV-1a, not SHA-256: it only has
+/// to tell this run's settings from the last nothing-to-do run's, and SHA-256's CPU
+/// feature detection would cost that run more than everything else it hashes.
 pub fn settings_digest(config: &crate::config::Config) -> String {
-    use sha2::{Digest, Sha256};
-    let digest =
-        Sha256::digest(format!("{:?}\n{:?}", config.voice_memo, config.transcription).as_bytes());
-    crate::fsutil::hex(&digest[..8])
+    let text = format!("{:?}\n{:?}", config.voice_memo, config.transcription);
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
 }
 
 #[cfg(test)]
