@@ -564,10 +564,14 @@ fn scheduled_tools_checks(
                         p.display(),
                         backend.name()
                     ),
-                    format!(
-                        "astra schedule install --{} (writes this shell's PATH into the schedule), or give its absolute path in config.toml",
-                        backend.name()
-                    ),
+                    match backend {
+                        // Agents get a fixed PATH, not the installing shell's.
+                        crate::schedule::install::Backend::Launchd => "astra schedule install --launchd (the agent gets the binaries' folder, Homebrew's and the system's), or give its absolute path in config.toml".to_string(),
+                        _ => format!(
+                            "astra schedule install --{} (writes this shell's PATH into the schedule), or give its absolute path in config.toml",
+                            backend.name()
+                        ),
+                    },
                 ),
                 (None, None) => Check::fail(
                     &name,

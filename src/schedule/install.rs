@@ -159,8 +159,10 @@ fn uninstall_cron() -> Result<Report> {
     Ok(report)
 }
 
-/// The `PATH` the installed schedule gives `program` (cron: from astra's block), or
-/// None when nothing is installed or the scheduler's PATH is not known here.
+/// The `PATH` the installed schedule gives `program` (cron: from astra's block;
+/// launchd: the agent's plist, or launchd's default; systemd: the service unit), or
+/// None when nothing is installed or the scheduler's PATH is not known here (a unit
+/// that sets none gets the user manager's).
 pub fn scheduled_path(backend: Backend, program: &str) -> Option<String> {
     match backend {
         Backend::Cron => {
@@ -168,7 +170,15 @@ pub fn scheduled_path(backend: Backend, program: &str) -> Option<String> {
             crontab::path_in_block(&text, program)
                 .or_else(|| crontab::has_block(&text).then(|| "/usr/bin:/bin".to_string()))
         }
-        _ => None,
+        Backend::Launchd => {
+            launchd::path_in_plist(&std::fs::read(launchd_plist(program).ok()?).ok()?)
+        }
+        Backend::Systemd => {
+            let unit = systemd_dir()
+                .ok()?
+                .join(format!("{}.service", systemd::unit_name(program)));
+            systemd::path_in_service(&std::fs::read_to_string(unit).ok()?)
+        }
     }
 }
 

@@ -80,6 +80,22 @@ pub fn plist_value(e: &Entry) -> Result<Value> {
     Ok(Value::Dictionary(d))
 }
 
+/// The `PATH` launchd gives an agent whose plist sets none.
+pub const LAUNCHD_DEFAULT_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
+
+/// The `PATH` an agent's plist gives its program (`EnvironmentVariables`), launchd's
+/// default when it sets none; None when `plist` is not a property list.
+pub fn path_in_plist(plist: &[u8]) -> Option<String> {
+    let value = Value::from_reader(std::io::Cursor::new(plist)).ok()?;
+    let path = value
+        .as_dictionary()?
+        .get("EnvironmentVariables")
+        .and_then(Value::as_dictionary)
+        .and_then(|env| env.get("PATH"))
+        .and_then(Value::as_string);
+    Some(path.unwrap_or(LAUNCHD_DEFAULT_PATH).to_string())
+}
+
 /// `PATH` for the agent: the binaries' folder first, then Homebrew and the system's.
 fn agent_path(e: &Entry) -> String {
     let dir = e
@@ -229,6 +245,25 @@ fn product(dicts: Vec<Dict>, key: &'static str, f: &Field) -> Option<Vec<Dict>> 
 mod tests {
     use super::*;
     use crate::schedule::entry::example_entries;
+
+    #[test]
+    fn the_path_an_agent_gets_is_read_back_from_its_plist() {
+        for e in example_entries() {
+            let plist = render(&e).unwrap();
+            assert_eq!(
+                path_in_plist(plist.as_bytes()),
+                Some(agent_path(&e)),
+                "{plist}"
+            );
+        }
+        let bare = r#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>Label</key><string>x</string></dict></plist>"#;
+        assert_eq!(
+            path_in_plist(bare.as_bytes()).as_deref(),
+            Some(LAUNCHD_DEFAULT_PATH)
+        );
+        assert_eq!(path_in_plist(b"not a plist"), None);
+    }
 
     fn t(expr: &str) -> Result<Trigger> {
         trigger(&CronSchedule::parse(expr).unwrap())

@@ -208,9 +208,69 @@ fn quote(s: &str) -> String {
     }
 }
 
+/// The `PATH` a `.service` unit gives its program (`Environment=` lines, quoted as
+/// [`quote`] writes them); None when it sets none.
+pub fn path_in_service(unit: &str) -> Option<String> {
+    unit.lines()
+        .filter_map(|l| l.trim().strip_prefix("Environment="))
+        .flat_map(assignments)
+        .filter_map(|a| a.strip_prefix("PATH=").map(str::to_string))
+        .last()
+}
+
+/// The assignments of one `Environment=` value: words split at spaces, a double-quoted
+/// word unescaped (`\"`, `\\`), `%%` read as `%`.
+fn assignments(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = value.trim().chars().peekable();
+    while chars.peek().is_some() {
+        let mut word = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => word.extend(chars.next()),
+                    '"' => break,
+                    c => word.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                word.push(c);
+            }
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        out.push(word.replace("%%", "%"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_path_a_service_gives_is_read_back_as_written() {
+        for path in [
+            "/usr/bin:/bin",
+            "/Users/a b/bin:/usr/bin",
+            "/odd\"quote\\dir:/100%/bin",
+        ] {
+            let unit = format!(
+                "[Service]\nEnvironment=ASTRA_HOME=/h\nEnvironment={}\n",
+                quote(&format!("PATH={path}"))
+            );
+            assert_eq!(path_in_service(&unit).as_deref(), Some(path), "{unit}");
+        }
+        assert_eq!(
+            path_in_service("[Service]\nEnvironment=A=1 PATH=/x:/y\n").as_deref(),
+            Some("/x:/y")
+        );
+        assert_eq!(
+            path_in_service("[Service]\nEnvironment=ASTRA_HOME=/h\n"),
+            None
+        );
+    }
     use crate::schedule::entry::example_entries;
 
     fn cal(expr: &str) -> Vec<String> {

@@ -395,3 +395,63 @@ fn the_cron_block_carries_path_and_doctor_compares_it() {
     let doctor = t.run("astra", &["doctor"]).stdout();
     assert!(doctor.contains("✓ scheduled my-recognizer: "), "{doctor}");
 }
+
+/// The systemd service unit carries the same PATH as the cron line, and doctor reads
+/// it back from the unit: a tool on this shell's PATH but not on the unit's is named.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_systemd_unit_carries_path_and_doctor_compares_it() {
+    // systemd is the backend: the fake systemctl answers `is-system-running`.
+    let (t, fake) = scheduled();
+    let tools = t.dir.path().join("local-bin");
+    fs::create_dir_all(&tools).unwrap();
+    let recognizer = tools.join("my-recognizer");
+    fs::write(&recognizer, "#!/bin/sh\necho hello\n").unwrap();
+    fs::set_permissions(&recognizer, fs::Permissions::from_mode(0o755)).unwrap();
+    let shell_path = format!(
+        "{}:{}:/usr/bin:/bin",
+        fake.join("bin").display(),
+        tools.display()
+    );
+    let t = t.env("PATH", &shell_path).config(
+        "[transcription]\nprovider = \"command\"\ncommand = [\"my-recognizer\", \"{input}\"]\n",
+    );
+    t.run("astra", &["schedule", "install", "--systemd"])
+        .success();
+    let unit = t
+        .dir
+        .path()
+        .join(".config/systemd/user/astra-voice-memo.service");
+    let text = fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains(&format!("Environment=PATH=/opt/astra/bin:{shell_path}\n")),
+        "{text}"
+    );
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    assert!(
+        doctor.contains(&format!(
+            "✓ scheduled my-recognizer: {} on the PATH systemd runs with",
+            recognizer.display()
+        )),
+        "{doctor}"
+    );
+    // A unit whose PATH lacks the tool's folder (written by hand, or before PATH was).
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("Environment=PATH=") {
+                "Environment=\"PATH=/usr/bin:/bin\""
+            } else {
+                l
+            }
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&unit, edited).unwrap();
+    let doctor = t.run("astra", &["doctor"]).stdout();
+    assert!(
+        doctor.contains("✗ scheduled my-recognizer: found here (")
+            && doctor.contains("but not on the PATH systemd runs voice-memo with (/usr/bin:/bin)"),
+        "{doctor}"
+    );
+}
