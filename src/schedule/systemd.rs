@@ -209,13 +209,13 @@ fn quote(s: &str) -> String {
 }
 
 /// The `PATH` a `.service` unit gives its program (`Environment=` lines, quoted as
-/// [`quote`] writes them); None when it sets none.
+/// [`quote`] writes them; the last one counts, as in systemd); None when it sets none.
 pub fn path_in_service(unit: &str) -> Option<String> {
     unit.lines()
         .filter_map(|l| l.trim().strip_prefix("Environment="))
         .flat_map(assignments)
         .filter_map(|a| a.strip_prefix("PATH=").map(str::to_string))
-        .last()
+        .next_back()
 }
 
 /// The assignments of one `Environment=` value: words split at spaces, a double-quoted
