@@ -489,3 +489,24 @@ fn print_result(id: JobId, opts: &RunOptions, result: &RunResult, interactive: b
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::new_run_id;
+
+    #[test]
+    fn a_run_id_is_a_ulid_of_now_and_never_the_same_twice() {
+        let before = chrono::Utc::now().timestamp_millis() as u64;
+        let (a, b) = (new_run_id(), new_run_id());
+        let after = chrono::Utc::now().timestamp_millis() as u64;
+        let id = ulid::Ulid::from_string(&a).expect("a ULID");
+        assert_eq!(a.len(), 26);
+        assert!(
+            (before..=after).contains(&id.timestamp_ms()),
+            "{a}: time {} not in {before}..={after}",
+            id.timestamp_ms()
+        );
+        assert_ne!(a, b);
+        assert_ne!(id.random(), 0);
+    }
+}
